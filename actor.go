@@ -1,0 +1,39 @@
+package coopfed
+
+import "time"
+
+// RemoteActor is the cached copy of an actor hosted elsewhere, as fetched from
+// its id. Keys are cached here so that inbox verification needs no fetch.
+type RemoteActor struct {
+	IRI               string
+	Type              string // Person, Organization, Service, Application, Group
+	PreferredUsername string
+	Host              string
+	Name              string
+	Summary           string // sanitised HTML
+	URL               string
+	Inbox             string
+	SharedInbox       string
+	Outbox            string
+	Followers         string
+	PublicKeyID       string
+	PublicKeyPEM      string
+	FetchedAt         time.Time
+}
+
+// Handle returns "user@host", the form people type to find the actor.
+func (a *RemoteActor) Handle() string {
+	if a.PreferredUsername == "" {
+		return a.IRI
+	}
+	return a.PreferredUsername + "@" + a.Host
+}
+
+// DeliveryInbox returns the inbox to deliver to: the shared inbox when the
+// actor advertises one, so a host receives each activity once.
+func (a *RemoteActor) DeliveryInbox() string {
+	if a.SharedInbox != "" {
+		return a.SharedInbox
+	}
+	return a.Inbox
+}

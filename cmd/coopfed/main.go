@@ -1,0 +1,274 @@
+// Command coopfed runs a coopfed instance and administers its database.
+//
+//	coopfed serve [--addr 127.0.0.1:8080] [--url http://localhost:8080] [--db coopfed.db] [--coop NAME] [--allow-private-network]
+//	coopfed coop create NAME [--db PATH] [--display-name TEXT]
+//	coopfed token create --coop NAME [--db PATH]
+//	coopfed version
+//
+// Every flag can also be set with an environment variable: --addr is
+// COOPFED_ADDR, --allow-private-network is COOPFED_ALLOW_PRIVATE_NETWORK, and
+// so on. Flags win over the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/app"
+	"github.com/coopfed/coopfed/federation"
+	"github.com/coopfed/coopfed/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "coopfed:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `usage:
+  coopfed serve [flags]              run the server (coopfed serve -h for flags)
+  coopfed coop create NAME [flags]   add a coop to the instance
+  coopfed token create --coop NAME   print a new admin API token for a coop
+  coopfed version                    print the version`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{usage}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "coop":
+		if len(args) < 2 || args[1] != "create" {
+			return usageError{"usage: coopfed coop create NAME [--db PATH] [--display-name TEXT]"}
+		}
+		return coopCreate(ctx, args[2:], stdout, stderr)
+	case "token":
+		if len(args) < 2 || args[1] != "create" {
+			return usageError{"usage: coopfed token create --coop NAME [--db PATH]"}
+		}
+		return tokenCreate(ctx, args[2:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "%s %s\n", federation.SoftwareName, federation.SoftwareVersion)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q\n%s", args[0], usage)}
+}
+
+// flagSet returns a FlagSet whose defaults come from COOPFED_* variables.
+type flagSet struct {
+	*flag.FlagSet
+}
+
+func newFlagSet(name string, stderr io.Writer) flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return flagSet{fs}
+}
+
+func envName(flagName string) string {
+	return "COOPFED_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (fs flagSet) string(name, def, help string) *string {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v
+	}
+	return fs.String(name, def, help+" (env "+envName(name)+")")
+}
+
+func (fs flagSet) bool(name string, def bool, help string) *bool {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if b, err := strconv.ParseBool(v); err == nil {
+			def = b
+		}
+	}
+	return fs.Bool(name, def, help+" (env "+envName(name)+")")
+}
+
+func (fs flagSet) int(name string, def int, help string) *int {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			def = n
+		}
+	}
+	return fs.Int(name, def, help+" (env "+envName(name)+")")
+}
+
+func (fs flagSet) parse(args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Sprintf("--log-level: %v", err)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{"--log-format must be text or json"}
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	addr := fs.string("addr", "127.0.0.1:8080", "address to listen on")
+	baseURL := fs.string("url", "", "public base URL used in every IRI (default http://localhost:PORT)")
+	db := fs.string("db", "coopfed.db", "SQLite database file")
+	coop := fs.string("coop", "coop", "name of the first coop, created when the instance has none")
+	allowPrivate := fs.bool("allow-private-network", false, "fetch from and deliver to loopback and private addresses over plain http (development, tests)")
+	workers := fs.int("workers", 16, "delivery workers")
+	logFormat := fs.string("log-format", "text", "log format: text or json")
+	logLevel := fs.string("log-level", "info", "log level: debug, info, warn, error")
+	shutdownTimeout := fs.int("shutdown-timeout", 20, "seconds to finish requests and deliveries in flight on shutdown")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *baseURL == "" {
+		_, port, _ := strings.Cut(*addr, ":")
+		*baseURL = "http://localhost:" + port
+	}
+	a, err := app.Open(ctx, app.Config{Addr: *addr, URL: *baseURL, DB: *db, Coop: *coop, AllowPrivate: *allowPrivate, Workers: *workers, Logger: log})
+	if err != nil {
+		return err
+	}
+	c, token, err := a.EnsureFirstCoop(ctx)
+	if err != nil {
+		a.Shutdown(context.Background())
+		return err
+	}
+	if c != nil {
+		// Printed once: only the token's hash is stored.
+		fmt.Fprintf(stdout, "Created coop %s (@%s@%s).\nAdmin API token (shown once, keep it safe): %s\n", c.Name, c.Name, a.Federation.IRIs().Host(), token)
+	}
+	if err := a.Start(ctx, nil); err != nil {
+		a.Shutdown(context.Background())
+		return err
+	}
+	log.Info("coopfed serving", "addr", a.Addr(), "url", *baseURL, "db", *db)
+	fmt.Fprintf(stdout, "coopfed is serving %s on http://%s\n", *baseURL, a.Addr())
+	select {
+	case <-ctx.Done():
+	case err := <-waitErr(a):
+		if err != nil {
+			return err
+		}
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(*shutdownTimeout)*time.Second)
+	defer cancel()
+	return a.Shutdown(sctx)
+}
+
+func waitErr(a *app.App) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- a.Wait() }()
+	return ch
+}
+
+func coopCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usageError{"usage: coopfed coop create NAME [--db PATH] [--display-name TEXT]"}
+	}
+	name := args[0]
+	fs := newFlagSet("coop create", stderr)
+	db := fs.string("db", "coopfed.db", "SQLite database file")
+	display := fs.String("display-name", "", "the coop's display name")
+	if err := fs.parse(args[1:]); err != nil {
+		return err
+	}
+	st, err := store.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := federation.NewCoop(ctx, st, name, *display)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(stdout, "Created coop %s.\n", c.Name)
+	return nil
+}
+
+func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("token create", stderr)
+	db := fs.string("db", "coopfed.db", "SQLite database file")
+	coop := fs.String("coop", "", "the coop the token administers")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *coop == "" {
+		return usageError{"--coop is required"}
+	}
+	st, err := store.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.CoopByName(ctx, *coop)
+	if err != nil {
+		return describe(err)
+	}
+	var token string
+	err = st.Update(ctx, func(tx *store.Tx) error {
+		token, err = tx.CreateToken(c.ID, "cli")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+// describe turns a domain error into a readable one-line message.
+func describe(err error) error {
+	var e *coopfed.Error
+	if errors.As(err, &e) {
+		msg := e.Message
+		for f, p := range e.Fields {
+			msg += fmt.Sprintf("; %s: %s", f, p)
+		}
+		return errors.New(msg)
+	}
+	return err
+}

@@ -1,0 +1,66 @@
+package coopfed
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Coop is a cooperative hosted on this instance. Each coop is an ActivityPub
+// actor of type Organization with its own RSA key pair.
+type Coop struct {
+	ID          int64
+	Name        string // the handle's local part: lowercase letters, digits, underscore
+	DisplayName string
+	Summary     string // plain text
+	// Locked coops approve followers by hand (manuallyApprovesFollowers).
+	Locked        bool
+	PublicKeyPEM  string
+	PrivateKeyPEM string
+	CreatedAt     time.Time
+}
+
+var coopNameRE = regexp.MustCompile(`^[a-z0-9_]{1,30}$`)
+
+// reservedNames cannot be coop names: they would collide with instance-level
+// accounts that other servers expect (the instance actor) or mislead users.
+var reservedNames = map[string]bool{
+	"actor": true, "admin": true, "root": true, "instance": true, "inbox": true, "api": true,
+}
+
+// ValidateCoopName reports whether name can be a coop's handle.
+func ValidateCoopName(name string) error {
+	if !coopNameRE.MatchString(name) {
+		return FieldErrors(map[string]string{"name": "use 1 to 30 lowercase letters, digits or underscores"})
+	}
+	if reservedNames[name] {
+		return FieldErrors(map[string]string{"name": "this name is reserved"})
+	}
+	return nil
+}
+
+// Validate checks the fields a coop must have before it is stored.
+func (c *Coop) Validate() error {
+	if err := ValidateCoopName(c.Name); err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	if len(c.DisplayName) > 100 {
+		fields["display_name"] = "at most 100 characters"
+	}
+	if len(c.Summary) > 5000 {
+		fields["summary"] = "at most 5000 characters"
+	}
+	if c.PublicKeyPEM == "" || c.PrivateKeyPEM == "" {
+		fields["key"] = "a key pair is required"
+	}
+	return FieldErrors(fields)
+}
+
+// Title returns the display name, or the handle when it has none.
+func (c *Coop) Title() string {
+	if strings.TrimSpace(c.DisplayName) != "" {
+		return c.DisplayName
+	}
+	return c.Name
+}

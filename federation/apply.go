@@ -1,0 +1,394 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/federation/sanitize"
+	"github.com/coopfed/coopfed/store"
+)
+
+// incoming is one verified activity on its way through a handler.
+type incoming struct {
+	f      *Federation
+	act    *activity
+	raw    []byte
+	signer *coopfed.RemoteActor
+	coop   *coopfed.Coop // set when posted to a coop's own inbox
+
+	objectID string
+	object   *object // embedded object, when there is one
+	version  string  // distinguishes edits that reuse an activity id
+
+	tx       *store.Tx
+	enqueued bool
+}
+
+// activityHandler handles one activity type: check runs before the
+// transaction (parse, origin), apply inside it.
+type activityHandler struct {
+	check func(ctx context.Context, in *incoming) error
+	apply func(ctx context.Context, in *incoming) error
+}
+
+var handlersByType map[string]activityHandler
+
+func init() {
+	handlersByType = map[string]activityHandler{
+		"Follow": {checkFollow, applyFollow},
+		"Undo":   {checkUndo, applyUndo},
+		"Accept": {checkAnswer, applyAccept},
+		"Reject": {checkAnswer, applyReject},
+		"Create": {checkCreate, applyCreate},
+		"Update": {checkUpdate, applyUpdate},
+		"Delete": {checkDelete, applyDelete},
+		"Block":  {checkFollow, applyBlock},
+	}
+}
+
+func (in *incoming) parseObject() error {
+	id, obj, err := objectRef(in.act.Object)
+	if err != nil {
+		return coopfed.Errorf(coopfed.EINVALID, "%s: %v", in.act.Type.Main(), err)
+	}
+	if id == "" {
+		return coopfed.Errorf(coopfed.EINVALID, "%s: object has no id", in.act.Type.Main())
+	}
+	in.objectID, in.object = id, obj
+	return nil
+}
+
+// requireOwnOrigin refuses an object whose id is not on the actor's host:
+// an actor may create, change or delete only its own server's objects.
+func (in *incoming) requireOwnOrigin() error {
+	if !SameHost(in.objectID, in.signer.Host) {
+		return coopfed.Errorf(coopfed.EFORBIDDEN, "object %q is not on the actor's host", in.objectID)
+	}
+	return nil
+}
+
+// localCoop returns the local coop an IRI names, or ENOTFOUND.
+func (in *incoming) localCoop(ctx context.Context, iri string) (*coopfed.Coop, error) {
+	name := in.f.iris.CoopName(iri)
+	if name == "" || in.f.iris.Coop(name) != iri {
+		return nil, coopfed.Errorf(coopfed.ENOTFOUND, "%s is not a coop of this instance", iri)
+	}
+	return in.f.store.CoopByName(ctx, name)
+}
+
+// --- Follow, Block ---
+
+func checkFollow(ctx context.Context, in *incoming) error {
+	if err := in.parseObject(); err != nil {
+		return err
+	}
+	c, err := in.localCoop(ctx, in.objectID)
+	if err != nil {
+		return err
+	}
+	if in.coop != nil && in.coop.ID != c.ID {
+		return coopfed.Errorf(coopfed.EINVALID, "%s posted to another coop's inbox", in.act.Type.Main())
+	}
+	in.coop = c
+	return nil
+}
+
+func applyFollow(ctx context.Context, in *incoming) error {
+	state := coopfed.FollowAccepted
+	if in.coop.Locked {
+		state = coopfed.FollowPending
+	}
+	fl := &coopfed.Follower{CoopID: in.coop.ID, ActorIRI: in.signer.IRI, FollowIRI: in.act.ID, State: state}
+	if err := in.tx.PutFollower(fl); err != nil {
+		return err
+	}
+	cur, err := in.tx.Follower(in.coop.ID, in.signer.IRI)
+	if err != nil {
+		return err
+	}
+	if cur.State != coopfed.FollowAccepted {
+		return nil // waits for an admin (manuallyApprovesFollowers)
+	}
+	// A repeated Follow from an accepted follower is answered again: the
+	// follower may have lost our first Accept.
+	return in.f.sendAnswer(in.tx, in.coop, "Accept", in.act.ID, in.signer)
+}
+
+func applyBlock(ctx context.Context, in *incoming) error {
+	// Being blocked ends both follow relations, as on Mastodon.
+	if _, err := in.tx.DeleteFollower(in.coop.ID, in.signer.IRI, ""); err != nil {
+		return err
+	}
+	_, err := in.tx.DeleteFollowing(in.coop.ID, in.signer.IRI)
+	return err
+}
+
+// --- Undo ---
+
+func checkUndo(ctx context.Context, in *incoming) error {
+	if err := in.parseObject(); err != nil {
+		return err
+	}
+	if err := in.requireOwnOrigin(); err != nil {
+		return err
+	}
+	// Why: only the author of an activity may undo it.
+	if in.object != nil && len(in.object.Actor) > 0 && !in.object.Actor.Has(in.signer.IRI) {
+		return coopfed.Errorf(coopfed.EFORBIDDEN, "cannot undo another actor's activity")
+	}
+	return nil
+}
+
+func applyUndo(ctx context.Context, in *incoming) error {
+	typ := ""
+	if in.object != nil {
+		typ = in.object.Type.Main()
+	}
+	switch typ {
+	case "Follow", "":
+		// Undo(Follow): the follower leaves. A bare IRI is taken as the id
+		// of the Follow it undoes.
+		if in.object != nil && len(in.object.Object) > 0 {
+			c, err := in.localCoop(ctx, in.object.Object.First())
+			if err != nil {
+				return nil
+			}
+			_, err = in.tx.DeleteFollower(c.ID, in.signer.IRI, "")
+			return err
+		}
+		return in.deleteFollowerByFollowIRI(ctx, in.objectID)
+	case "Accept":
+		// Undo(Accept): the actor no longer accepts our follow.
+		followIRI := in.object.Object.First()
+		f, err := in.tx.FollowingByFollowIRI(followIRI)
+		if err != nil || f.ActorIRI != in.signer.IRI {
+			return nil
+		}
+		_, err = in.tx.DeleteFollowing(f.CoopID, f.ActorIRI)
+		return err
+	case "Block":
+		return nil // nothing to restore: a block ended the follows
+	}
+	return nil // Like, Announce and others are not kept
+}
+
+func (in *incoming) deleteFollowerByFollowIRI(ctx context.Context, followIRI string) error {
+	coops, err := in.f.store.Coops(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range coops {
+		if _, err := in.tx.DeleteFollower(c.ID, in.signer.IRI, followIRI); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// --- Accept, Reject of our Follow ---
+
+func checkAnswer(ctx context.Context, in *incoming) error {
+	if err := in.parseObject(); err != nil {
+		return err
+	}
+	// Why: the object is our own Follow; answering anything else of ours
+	// is meaningless here.
+	if !in.f.iris.IsLocal(in.objectID) {
+		return errIgnore
+	}
+	return nil
+}
+
+func (in *incoming) answeredFollow() (*coopfed.Following, bool) {
+	f, err := in.tx.FollowingByFollowIRI(in.objectID)
+	// Why: only the actor we asked may accept or reject our request.
+	if err != nil || f.ActorIRI != in.signer.IRI {
+		return nil, false
+	}
+	return f, true
+}
+
+func applyAccept(ctx context.Context, in *incoming) error {
+	f, ok := in.answeredFollow()
+	if !ok {
+		return nil
+	}
+	return in.tx.SetFollowingState(f.CoopID, f.ActorIRI, coopfed.FollowAccepted)
+}
+
+func applyReject(ctx context.Context, in *incoming) error {
+	f, ok := in.answeredFollow()
+	if !ok {
+		return nil
+	}
+	_, err := in.tx.DeleteFollowing(f.CoopID, f.ActorIRI)
+	return err
+}
+
+// --- Create, Update, Delete of objects ---
+
+func checkCreate(ctx context.Context, in *incoming) error {
+	if err := in.parseObject(); err != nil {
+		return err
+	}
+	if err := in.requireOwnOrigin(); err != nil {
+		return err
+	}
+	if in.object == nil {
+		// Mastodon and GoToSocial always embed; a bare IRI would need a
+		// fetch we do not make on the request path.
+		return coopfed.Errorf(coopfed.EINVALID, "Create must embed its object")
+	}
+	// Why: the object's author must be the actor who creates it.
+	if len(in.object.AttributedTo) > 0 && !in.object.AttributedTo.Has(in.signer.IRI) {
+		return coopfed.Errorf(coopfed.EFORBIDDEN, "object attributed to another actor")
+	}
+	if in.object.Type.Main() == "" {
+		return coopfed.Errorf(coopfed.EINVALID, "object has no type")
+	}
+	return nil
+}
+
+// audienceCoops returns the local coops an object reaches: those following
+// its author, and those it addresses by name.
+func (in *incoming) audienceCoops(ctx context.Context) ([]int64, error) {
+	ids, err := in.tx.CoopsFollowing(in.signer.IRI)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		seen[id] = true
+	}
+	var addressed []string
+	addressed = append(addressed, in.act.To...)
+	addressed = append(addressed, in.act.Cc...)
+	if in.object != nil {
+		addressed = append(addressed, in.object.To...)
+		addressed = append(addressed, in.object.Cc...)
+	}
+	for _, iri := range addressed {
+		if !in.f.iris.IsLocal(iri) {
+			continue
+		}
+		if c, err := in.localCoop(ctx, iri); err == nil && !seen[c.ID] {
+			seen[c.ID] = true
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids, nil
+}
+
+func (in *incoming) timelineItem(coopID int64) *coopfed.TimelineItem {
+	o := in.object
+	content := string(o.Content)
+	if content == "" {
+		for _, v := range o.ContentMap {
+			content = v
+			break
+		}
+	}
+	published := parseTime(o.Published)
+	if published.IsZero() {
+		published = in.tx.Now()
+	}
+	it := &coopfed.TimelineItem{
+		CoopID:      coopID,
+		ActivityIRI: in.act.ID,
+		ObjectIRI:   o.ID,
+		ObjectType:  o.Type.Main(),
+		ActorIRI:    in.signer.IRI,
+		Content:     sanitize.HTML(content),
+		Summary:     sanitize.PlainText(string(o.Summary)),
+		URL:         o.URL.First(),
+		InReplyTo:   o.InReplyTo.First(),
+		Published:   published,
+	}
+	if name := sanitize.PlainText(string(o.Name)); it.Content == "" && name != "" {
+		it.Content = sanitize.Text(name)
+	}
+	if u := parseTime(o.Updated); !u.IsZero() {
+		it.Updated = &u
+	}
+	return it
+}
+
+func applyCreate(ctx context.Context, in *incoming) error {
+	coops, err := in.audienceCoops(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range coops {
+		if err := in.tx.PutTimelineItem(in.timelineItem(id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkUpdate(ctx context.Context, in *incoming) error {
+	if err := in.parseObject(); err != nil {
+		return err
+	}
+	if err := in.requireOwnOrigin(); err != nil {
+		return err
+	}
+	if in.object == nil {
+		return coopfed.Errorf(coopfed.EINVALID, "Update must embed its object")
+	}
+	in.version = in.object.Updated
+	if actorTypes[in.object.Type.Main()] {
+		// Why: an actor may update only itself.
+		if in.objectID != in.signer.IRI {
+			return coopfed.Errorf(coopfed.EFORBIDDEN, "an actor may update only itself")
+		}
+		return nil
+	}
+	if len(in.object.AttributedTo) > 0 && !in.object.AttributedTo.Has(in.signer.IRI) {
+		return coopfed.Errorf(coopfed.EFORBIDDEN, "object attributed to another actor")
+	}
+	return nil
+}
+
+func applyUpdate(ctx context.Context, in *incoming) error {
+	if actorTypes[in.object.Type.Main()] {
+		var doc actorDoc
+		if err := json.Unmarshal(in.act.Object, &doc); err != nil {
+			return coopfed.Errorf(coopfed.EINVALID, "Update: %v", err)
+		}
+		a, err := in.f.checkActor(&doc, in.signer.IRI, in.signer.IRI)
+		if err != nil {
+			return err
+		}
+		if a.PublicKeyID != in.signer.PublicKeyID {
+			// A key change comes through a fresh fetch, not an Update.
+			a.PublicKeyID, a.PublicKeyPEM = in.signer.PublicKeyID, in.signer.PublicKeyPEM
+		}
+		a.FetchedAt = in.tx.Now()
+		return in.tx.PutRemoteActor(a)
+	}
+	it := in.timelineItem(0)
+	_, err := in.tx.UpdateTimelineObject(it)
+	return err
+}
+
+func checkDelete(ctx context.Context, in *incoming) error {
+	if err := in.parseObject(); err != nil {
+		return err
+	}
+	return in.requireOwnOrigin()
+}
+
+func applyDelete(ctx context.Context, in *incoming) error {
+	if in.objectID == in.signer.IRI {
+		// The actor deleted itself: its follows and posts go.
+		if err := in.tx.DeleteActorFollows(in.signer.IRI); err != nil {
+			return err
+		}
+		in.f.signerKeys.drop(in.signer.PublicKeyID)
+		return in.tx.DeleteActorTimeline(in.signer.IRI)
+	}
+	_, err := in.tx.DeleteTimelineObject(in.objectID, in.signer.IRI)
+	return err
+}

@@ -1,0 +1,109 @@
+package federation
+
+import (
+	"encoding/xml"
+	"strings"
+
+	"github.com/coopfed/coopfed"
+)
+
+// WebFingerResource parses a WebFinger resource (acct:name@host, or a coop
+// actor URL) and returns the local name it designates, or "" if it is not
+// ours. The instance actor answers to acct:<domain>@<domain>, as Mastodon's
+// does.
+func (f *Federation) WebFingerResource(resource string) (name string, instance bool) {
+	if acct, ok := strings.CutPrefix(resource, "acct:"); ok {
+		user, host, ok := strings.Cut(strings.TrimPrefix(acct, "@"), "@")
+		if !ok || !(strings.EqualFold(host, f.iris.Host()) || strings.EqualFold(host, f.iris.Domain())) {
+			return "", false
+		}
+		if strings.EqualFold(user, f.iris.Domain()) {
+			return "", true
+		}
+		return strings.ToLower(user), false
+	}
+	if resource == f.iris.InstanceActor() {
+		return "", true
+	}
+	if n := f.iris.CoopName(resource); n != "" && f.iris.Coop(n) == resource {
+		return n, false
+	}
+	return "", false
+}
+
+// WebFinger returns the JRD for a coop: subject acct:name@host, with the
+// self link Mastodon follows to the actor and a profile page link.
+func (f *Federation) WebFinger(c *coopfed.Coop) map[string]any {
+	actor := f.iris.Coop(c.Name)
+	return map[string]any{
+		"subject": "acct:" + c.Name + "@" + f.iris.Host(),
+		"aliases": []string{actor},
+		"links": []map[string]any{
+			{"rel": "self", "type": "application/activity+json", "href": actor},
+			{"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor},
+		},
+	}
+}
+
+// InstanceWebFinger returns the JRD of the instance actor.
+func (f *Federation) InstanceWebFinger() map[string]any {
+	return map[string]any{
+		"subject": "acct:" + f.iris.Domain() + "@" + f.iris.Host(),
+		"aliases": []string{f.iris.InstanceActor()},
+		"links": []map[string]any{
+			{"rel": "self", "type": "application/activity+json", "href": f.iris.InstanceActor()},
+		},
+	}
+}
+
+// NodeInfoLinks is the /.well-known/nodeinfo document.
+func (f *Federation) NodeInfoLinks() map[string]any {
+	return map[string]any{"links": []map[string]any{
+		{"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": f.iris.NodeInfo()},
+	}}
+}
+
+// NodeInfoUsage holds the counts NodeInfo publishes.
+type NodeInfoUsage struct {
+	Coops      int64
+	LocalPosts int64
+}
+
+// NodeInfo returns the NodeInfo 2.1 document. Coops are counted as users:
+// they are the accounts of this server.
+func (f *Federation) NodeInfo(u NodeInfoUsage, openRegistrations bool) map[string]any {
+	return map[string]any{
+		"version": "2.1",
+		"software": map[string]any{
+			"name":       SoftwareName,
+			"version":    SoftwareVersion,
+			"repository": "https://github.com/coopfed/coopfed",
+			"homepage":   "https://github.com/coopfed/coopfed",
+		},
+		"protocols":         []string{"activitypub"},
+		"services":          map[string]any{"inbound": []string{}, "outbound": []string{}},
+		"openRegistrations": openRegistrations,
+		"usage": map[string]any{
+			"users":      map[string]any{"total": u.Coops, "activeMonth": u.Coops, "activeHalfyear": u.Coops},
+			"localPosts": u.LocalPosts,
+		},
+		"metadata": map[string]any{"nodeName": f.iris.Domain()},
+	}
+}
+
+// HostMeta returns the XRD host-meta document pointing at WebFinger, which
+// some older servers read before WebFinger.
+func (f *Federation) HostMeta() []byte {
+	type link struct {
+		Rel      string `xml:"rel,attr"`
+		Type     string `xml:"type,attr"`
+		Template string `xml:"template,attr"`
+	}
+	type xrd struct {
+		XMLName xml.Name `xml:"XRD"`
+		Xmlns   string   `xml:"xmlns,attr"`
+		Link    link     `xml:"Link"`
+	}
+	out, _ := xml.MarshalIndent(xrd{Xmlns: "http://docs.oasis-open.org/ns/xri/xrd-1.0", Link: link{Rel: "lrdd", Type: "application/jrd+json", Template: f.iris.WebFingerTemplate()}}, "", "  ")
+	return append([]byte(xml.Header), out...)
+}

@@ -1,0 +1,251 @@
+// Package federation speaks ActivityPub for coopfed: it builds the documents
+// we serve and send (with go-fed's vocabulary), verifies and applies what
+// arrives in inboxes, fetches remote actors with signed GETs and delivers
+// our activities through a durable queue.
+package federation
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/federation/httpsign"
+	"github.com/coopfed/coopfed/federation/transport"
+	"github.com/coopfed/coopfed/store"
+)
+
+// Software identifies the server in NodeInfo and User-Agent.
+const (
+	SoftwareName    = "coopfed"
+	SoftwareVersion = "0.1.0"
+)
+
+// Config configures a Federation.
+type Config struct {
+	BaseURL string // public base URL, e.g. https://coop.example
+	Store   *store.Store
+	Logger  *slog.Logger
+	// AllowPrivate lets the instance fetch from and deliver to loopback and
+	// private addresses over plain http (development and tests).
+	AllowPrivate bool
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// NewID makes object ids; NewID(Now()) when nil. Tests fix it for
+	// golden documents.
+	NewID func() string
+	// Workers is the size of the delivery worker pool (default 16).
+	Workers int
+	// Retry is the delivery retry policy (default DefaultRetryPolicy).
+	Retry *coopfed.RetryPolicy
+	// Client overrides the HTTP client for remote requests.
+	Client *http.Client
+	// Metrics receives counters; nil for none.
+	Metrics Metrics
+	// SignatureWindow is how far a signed Date may be from now (default 1 h,
+	// Mastodon's window).
+	SignatureWindow time.Duration
+	// ActorTTL is how long a cached remote actor is trusted before a refetch
+	// on use (default 24 h).
+	ActorTTL time.Duration
+}
+
+// Metrics receives what federation counts; handlers' Prometheus registry
+// implements it. Every method must be safe for concurrent use.
+type Metrics interface {
+	InboxResult(result string)
+	SignatureFailure(reason string)
+	Delivery(outcome string, seconds float64)
+	RemoteFetch(result string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) InboxResult(string)       {}
+func (noMetrics) SignatureFailure(string)  {}
+func (noMetrics) Delivery(string, float64) {}
+func (noMetrics) RemoteFetch(string)       {}
+
+// Federation is the ActivityPub side of one instance.
+type Federation struct {
+	iris         *IRIs
+	store        *store.Store
+	log          *slog.Logger
+	client       *http.Client
+	allowPrivate bool
+	now          func() time.Time
+	newID        func() string
+	metrics      Metrics
+	window       time.Duration
+	actorTTL     time.Duration
+
+	instanceKey    *rsa.PrivateKey
+	instanceKeyPEM string
+
+	keysMu sync.Mutex
+	keys   map[int64]*rsa.PrivateKey // coop id -> parsed private key
+
+	signerKeys keyCache // verified remote keys
+
+	fetchMu sync.Mutex
+	fetches map[string]*fetchCall // in-flight actor fetches, deduplicated
+
+	delivery *deliverer
+}
+
+// instanceKeySetting names the settings row holding the instance actor key.
+const instanceKeySetting = "instance_actor_private_key"
+
+// New returns a Federation over the store. It creates the instance actor's
+// key on first use; keys never change afterwards, since peers cache them.
+func New(ctx context.Context, cfg Config) (*Federation, error) {
+	iris, err := NewIRIs(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	f := &Federation{
+		iris:         iris,
+		store:        cfg.Store,
+		log:          cfg.Logger,
+		client:       cfg.Client,
+		allowPrivate: cfg.AllowPrivate,
+		now:          cfg.Now,
+		newID:        cfg.NewID,
+		metrics:      cfg.Metrics,
+		window:       cfg.SignatureWindow,
+		actorTTL:     cfg.ActorTTL,
+		keys:         map[int64]*rsa.PrivateKey{},
+		fetches:      map[string]*fetchCall{},
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	if f.now == nil {
+		f.now = time.Now
+	}
+	if f.newID == nil {
+		f.newID = func() string { return NewID(f.now()) }
+	}
+	if f.metrics == nil {
+		f.metrics = noMetrics{}
+	}
+	if f.window == 0 {
+		f.window = httpsign.DefaultWindow
+	}
+	if f.actorTTL == 0 {
+		f.actorTTL = 24 * time.Hour
+	}
+	if f.client == nil {
+		f.client = transport.NewClient(transport.Config{
+			AllowPrivate: cfg.AllowPrivate,
+			UserAgent:    fmt.Sprintf("%s/%s (+%s)", SoftwareName, SoftwareVersion, iris.Base()),
+		})
+	}
+	if err := f.loadInstanceKey(ctx); err != nil {
+		return nil, err
+	}
+	retry := coopfed.DefaultRetryPolicy
+	if cfg.Retry != nil {
+		retry = *cfg.Retry
+	}
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = 16
+	}
+	f.delivery = newDeliverer(f, workers, retry)
+	return f, nil
+}
+
+// IRIs returns the instance's IRI builder.
+func (f *Federation) IRIs() *IRIs { return f.iris }
+
+// AllowPrivate reports whether private addresses may be contacted.
+func (f *Federation) AllowPrivate() bool { return f.allowPrivate }
+
+func (f *Federation) loadInstanceKey(ctx context.Context) error {
+	pemText, err := f.store.Setting(ctx, instanceKeySetting)
+	if coopfed.ErrorCode(err) == coopfed.ENOTFOUND {
+		key, err := httpsign.GenerateKey()
+		if err != nil {
+			return err
+		}
+		if pemText, err = httpsign.EncodePrivateKeyPEM(key); err != nil {
+			return err
+		}
+		// Insert only if absent: two processes starting at once must agree
+		// on one key.
+		err = f.store.Update(ctx, func(tx *store.Tx) error {
+			if existing, err := tx.Setting(instanceKeySetting); err == nil {
+				pemText = existing
+				return nil
+			}
+			return tx.PutSetting(instanceKeySetting, pemText)
+		})
+		if err != nil {
+			return fmt.Errorf("federation: store instance key: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	key, err := httpsign.ParsePrivateKeyPEM(pemText)
+	if err != nil {
+		return fmt.Errorf("federation: instance key: %w", err)
+	}
+	f.instanceKey = key
+	f.instanceKeyPEM, err = httpsign.EncodePublicKeyPEM(&key.PublicKey)
+	return err
+}
+
+// coopKey returns the parsed private key of a coop, cached.
+func (f *Federation) coopKey(c *coopfed.Coop) (*rsa.PrivateKey, error) {
+	f.keysMu.Lock()
+	defer f.keysMu.Unlock()
+	if k, ok := f.keys[c.ID]; ok {
+		return k, nil
+	}
+	k, err := httpsign.ParsePrivateKeyPEM(c.PrivateKeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("federation: key of coop %s: %w", c.Name, err)
+	}
+	f.keys[c.ID] = k
+	return k, nil
+}
+
+// NewCoop validates and stores a new coop with a fresh RSA-2048 key pair.
+func NewCoop(ctx context.Context, s *store.Store, name, displayName string) (*coopfed.Coop, error) {
+	if err := coopfed.ValidateCoopName(name); err != nil {
+		return nil, err
+	}
+	key, err := httpsign.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	c := &coopfed.Coop{Name: name, DisplayName: displayName}
+	if c.PrivateKeyPEM, err = httpsign.EncodePrivateKeyPEM(key); err != nil {
+		return nil, err
+	}
+	if c.PublicKeyPEM, err = httpsign.EncodePublicKeyPEM(&key.PublicKey); err != nil {
+		return nil, err
+	}
+	if err := s.Update(ctx, func(tx *store.Tx) error { return tx.CreateCoop(c) }); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Start runs the delivery workers until ctx ends or Stop is called.
+func (f *Federation) Start(ctx context.Context) { f.delivery.start(ctx) }
+
+// Stop stops taking new deliveries and waits, up to ctx's deadline, for the
+// ones in flight; rows not finished stay pending and resume on next start.
+func (f *Federation) Stop(ctx context.Context) error { return f.delivery.stop(ctx) }
+
+// WakeDelivery tells the delivery workers that new rows are due.
+func (f *Federation) WakeDelivery() { f.delivery.wake() }
+
+var errStopped = errors.New("federation: stopped")

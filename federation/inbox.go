@@ -1,0 +1,295 @@
+package federation
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/federation/httpsign"
+	"github.com/coopfed/coopfed/store"
+)
+
+// Inbox limits.
+const (
+	// MaxInboxBody is the largest activity accepted (Mastodon's limit is
+	// also 1 MiB).
+	MaxInboxBody = 1 << 20
+	// maxJSONDepth refuses pathological nesting before decoding.
+	maxJSONDepth = 32
+	// keyRefetchAfter is how old a cached key must be before a failed
+	// verification triggers one refetch (a key rotation); younger keys are
+	// not refetched, so forged requests cannot make us hammer a host.
+	keyRefetchAfter = time.Minute
+)
+
+// cachedKey is a verified actor's parsed public key kept in memory, so the
+// hot path of the inbox neither queries the database nor parses PEM.
+type cachedKey struct {
+	actor *coopfed.RemoteActor
+	pub   crypto.PublicKey
+}
+
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedKey
+}
+
+func (c *keyCache) get(keyID string) (cachedKey, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	k, ok := c.m[keyID]
+	return k, ok
+}
+
+func (c *keyCache) put(keyID string, k cachedKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 50000 {
+		c.m = map[string]cachedKey{} // crude bound: start over rather than grow without limit
+	}
+	c.m[keyID] = k
+}
+
+func (c *keyCache) drop(keyID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, keyID)
+}
+
+// PostInbox verifies and applies one POST to an inbox: the shared inbox
+// when coopName is "", else that coop's. It returns nil when the activity
+// was accepted (202), or a *coopfed.Error whose code gives the status. The
+// checks run in the order of DESIGN section 5; the first failure answers and
+// nothing is stored.
+func (f *Federation) PostInbox(ctx context.Context, r *http.Request, coopName string) (err error) {
+	defer func() { f.metrics.InboxResult(inboxResult(err)) }()
+	var coop *coopfed.Coop
+	if coopName != "" {
+		if coop, err = f.store.CoopByName(ctx, coopName); err != nil {
+			return err
+		}
+	}
+	// Why: Mastodon and GoToSocial POST one of these two media types; any
+	// other body is not an ActivityStreams document.
+	if !isActivityMediaType(r.Header.Get("Content-Type")) {
+		return coopfed.Errorf(coopfed.EUNSUPPORTED, "content type must be application/activity+json or application/ld+json with the ActivityStreams profile")
+	}
+	if r.ContentLength > MaxInboxBody {
+		return coopfed.Errorf(coopfed.ETOOLARGE, "activity larger than %d bytes", MaxInboxBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxInboxBody+1))
+	if err != nil {
+		return coopfed.Errorf(coopfed.EINVALID, "reading body: %v", err)
+	}
+	if len(body) > MaxInboxBody {
+		return coopfed.Errorf(coopfed.ETOOLARGE, "activity larger than %d bytes", MaxInboxBody)
+	}
+	if jsonDepth(body) > maxJSONDepth {
+		return coopfed.Errorf(coopfed.EINVALID, "JSON nested deeper than %d levels", maxJSONDepth)
+	}
+	var act activity
+	if err := json.Unmarshal(body, &act); err != nil {
+		return coopfed.Errorf(coopfed.EINVALID, "body is not an activity: %v", err)
+	}
+	signer, err := f.authenticate(ctx, r, body, &act)
+	if errors.Is(err, errIgnore) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := f.authorize(ctx, signer, &act); err != nil {
+		return err
+	}
+	return f.apply(ctx, coop, signer, &act, body)
+}
+
+func isActivityMediaType(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/activity+json":
+		return true
+	case "application/ld+json":
+		// The profile is what makes ld+json ActivityStreams; some servers
+		// omit it, which we tolerate, but another profile is refused.
+		p, ok := params["profile"]
+		return !ok || p == ContextActivityStreams
+	}
+	return false
+}
+
+func inboxResult(err error) string {
+	if err == nil {
+		return "accepted"
+	}
+	return coopfed.ErrorCode(err)
+}
+
+// authenticate checks the HTTP signature and returns the signing actor.
+func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []byte, act *activity) (*coopfed.RemoteActor, error) {
+	params, err := httpsign.Check(r, body, f.now(), f.window)
+	if err != nil {
+		f.metrics.SignatureFailure(httpsign.ReasonOf(err))
+		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
+	}
+	keyHost := HostOf(params.KeyID)
+	// Why: no remote key may claim to be ours, and our own coops never
+	// post to our own inbox over HTTP.
+	if keyHost == "" || f.iris.IsLocal(params.KeyID) {
+		f.metrics.SignatureFailure("key_id")
+		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: unusable keyId %q", params.KeyID)
+	}
+	// Why: a blocked domain is refused before any fetch, so it cannot make
+	// us contact it.
+	if blocked, err := f.store.DomainBlocked(ctx, keyHost); err != nil {
+		return nil, err
+	} else if blocked {
+		return nil, coopfed.Errorf(coopfed.EFORBIDDEN, "domain is blocked")
+	}
+	key, err := f.signingKey(ctx, params.KeyID, false)
+	if err != nil {
+		// A deleted actor's Delete of itself cannot be verified (its key
+		// is gone with it) and needs nothing from us unless we knew it.
+		if isSelfDelete(act) {
+			return nil, errIgnore
+		}
+		f.metrics.SignatureFailure("key")
+		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", params.KeyID, coopfed.ErrorMessage(err))
+	}
+	if err := params.Verify(r, key.pub); err != nil {
+		// One refetch, in case the actor rotated its key; only for keys
+		// cached long enough that a refetch is not a forgery's lever.
+		if f.now().Sub(key.actor.FetchedAt) < keyRefetchAfter {
+			f.metrics.SignatureFailure(httpsign.ReasonOf(err))
+			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
+		}
+		f.signerKeys.drop(params.KeyID)
+		if key, err = f.signingKey(ctx, params.KeyID, true); err != nil {
+			f.metrics.SignatureFailure("key")
+			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", params.KeyID, coopfed.ErrorMessage(err))
+		}
+		if err := params.Verify(r, key.pub); err != nil {
+			f.metrics.SignatureFailure(httpsign.ReasonOf(err))
+			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
+		}
+	}
+	return key.actor, nil
+}
+
+// errIgnore is answered 202 and changes nothing.
+var errIgnore = errors.New("federation: ignored")
+
+func isSelfDelete(act *activity) bool {
+	if !act.Type.Is("Delete") {
+		return false
+	}
+	id, _, err := objectRef(act.Object)
+	return err == nil && id != "" && id == act.Actor.First()
+}
+
+func (f *Federation) signingKey(ctx context.Context, keyID string, refresh bool) (cachedKey, error) {
+	if !refresh {
+		if k, ok := f.signerKeys.get(keyID); ok {
+			return k, nil
+		}
+	}
+	a, err := f.ResolveKey(ctx, keyID, refresh)
+	if err != nil {
+		return cachedKey{}, err
+	}
+	pub, err := f.publicKey(a)
+	if err != nil {
+		return cachedKey{}, coopfed.Errorf(coopfed.EUNAUTHORIZED, "actor %s has no usable key", a.IRI)
+	}
+	k := cachedKey{actor: a, pub: pub}
+	f.signerKeys.put(keyID, k)
+	return k, nil
+}
+
+// authorize applies the rules that need the verified signer: the activity's
+// actor is the signer, blocks, and origin of the activity's id.
+func (f *Federation) authorize(ctx context.Context, signer *coopfed.RemoteActor, act *activity) error {
+	if len(act.Actor) != 1 {
+		return coopfed.Errorf(coopfed.EINVALID, "activity must have exactly one actor")
+	}
+	// Why: the signature proves who sent the request; an activity claiming
+	// another actor would let one account speak for another.
+	if act.Actor[0] != signer.IRI {
+		return coopfed.Errorf(coopfed.EUNAUTHORIZED, "activity actor %q is not the signer %q", act.Actor[0], signer.IRI)
+	}
+	if blocked, err := f.store.ActorBlocked(ctx, signer.IRI); err != nil {
+		return err
+	} else if blocked {
+		return coopfed.Errorf(coopfed.EFORBIDDEN, "actor is blocked")
+	}
+	if blocked, err := f.store.DomainBlocked(ctx, signer.Host); err != nil {
+		return err
+	} else if blocked {
+		return coopfed.Errorf(coopfed.EFORBIDDEN, "domain is blocked")
+	}
+	if act.ID == "" {
+		return coopfed.Errorf(coopfed.EINVALID, "activity has no id")
+	}
+	// Why: an activity id names a resource on its author's server; one on
+	// another host (or ours) would let the actor overwrite others' ids in
+	// our duplicate detection.
+	if !SameHost(act.ID, signer.Host) {
+		return coopfed.Errorf(coopfed.EFORBIDDEN, "activity id %q is not on the actor's host", act.ID)
+	}
+	if len(act.Type) == 0 {
+		return coopfed.Errorf(coopfed.EINVALID, "activity has no type")
+	}
+	return nil
+}
+
+// apply runs the activity's effects in one transaction with its duplicate
+// record, so an activity is applied exactly once or not at all.
+func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coopfed.RemoteActor, act *activity, raw []byte) error {
+	h, ok := handlersByType[act.Type.Main()]
+	if !ok {
+		// Unknown types are accepted and ignored, as Mastodon does: an
+		// error would make the sender retry for days.
+		return nil
+	}
+	in := &incoming{f: f, act: act, raw: raw, signer: signer, coop: coop}
+	// Checks that need no transaction: parse the object and check its
+	// origin. Failures here answer 400/403 and store nothing.
+	if err := h.check(ctx, in); err != nil {
+		if errors.Is(err, errIgnore) {
+			return nil
+		}
+		return err
+	}
+	enqueued := false
+	err := f.store.Update(ctx, func(tx *store.Tx) error {
+		fresh, err := tx.MarkSeen(act.ID, in.version)
+		if err != nil || !fresh {
+			return err // a duplicate is accepted and ignored
+		}
+		in.tx = tx
+		if err := h.apply(ctx, in); err != nil {
+			return err
+		}
+		enqueued = in.enqueued
+		return nil
+	})
+	if errors.Is(err, errIgnore) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if enqueued {
+		f.delivery.wake()
+	}
+	return nil
+}

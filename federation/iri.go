@@ -1,0 +1,179 @@
+package federation
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Route patterns for gorilla/mux. Every path the instance serves is named
+// here, and IRIs below are built from the same shapes, so handlers and
+// federation cannot disagree on a URL.
+const (
+	RouteCoop          = "/coops/{name}"
+	RouteCoopInbox     = "/coops/{name}/inbox"
+	RouteCoopOutbox    = "/coops/{name}/outbox"
+	RouteCoopFollowers = "/coops/{name}/followers"
+	RouteCoopFollowing = "/coops/{name}/following"
+	RouteSharedInbox   = "/inbox"
+	RouteInstanceActor = "/actor"
+	RouteNote          = "/notes/{id}"
+	RouteNoteActivity  = "/notes/{id}/activity"
+	RouteActivity      = "/activities/{id}"
+	RouteWebFinger     = "/.well-known/webfinger"
+	RouteNodeInfoWK    = "/.well-known/nodeinfo"
+	RouteHostMeta      = "/.well-known/host-meta"
+	RouteNodeInfo      = "/nodeinfo/2.1"
+)
+
+// PublicIRI is the special collection meaning "everyone".
+const PublicIRI = "https://www.w3.org/ns/activitystreams#Public"
+
+// IRIs builds and recognises this instance's IRIs from its public base URL.
+type IRIs struct {
+	base *url.URL
+}
+
+// NewIRIs returns the IRI builder for an instance served at base (scheme and
+// host, optionally a port; any path is ignored).
+func NewIRIs(base string) (*IRIs, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, &url.Error{Op: "parse", URL: base, Err: errBadBase}
+	}
+	return &IRIs{base: &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host)}}, nil
+}
+
+type baseError string
+
+func (e baseError) Error() string { return string(e) }
+
+const errBadBase = baseError("base URL must be http(s)://host[:port]")
+
+// Base returns the base URL without a trailing slash.
+func (i *IRIs) Base() string { return i.base.String() }
+
+// Host returns the host[:port] of the instance, the domain of its handles.
+func (i *IRIs) Host() string { return i.base.Host }
+
+// Domain returns the host without a port.
+func (i *IRIs) Domain() string { return i.base.Hostname() }
+
+func (i *IRIs) path(p string) string { return i.base.String() + p }
+
+// Coop returns the actor IRI of a coop.
+func (i *IRIs) Coop(name string) string { return i.path("/coops/" + url.PathEscape(name)) }
+
+// CoopInbox returns a coop's personal inbox.
+func (i *IRIs) CoopInbox(name string) string { return i.Coop(name) + "/inbox" }
+
+// CoopOutbox returns a coop's outbox collection.
+func (i *IRIs) CoopOutbox(name string) string { return i.Coop(name) + "/outbox" }
+
+// CoopFollowers returns a coop's followers collection.
+func (i *IRIs) CoopFollowers(name string) string { return i.Coop(name) + "/followers" }
+
+// CoopFollowing returns a coop's following collection.
+func (i *IRIs) CoopFollowing(name string) string { return i.Coop(name) + "/following" }
+
+// CoopKey returns the id of a coop's public key. The fragment form is what
+// Mastodon uses; peers resolve it by fetching the actor.
+func (i *IRIs) CoopKey(name string) string { return i.Coop(name) + "#main-key" }
+
+// SharedInbox returns the instance's shared inbox.
+func (i *IRIs) SharedInbox() string { return i.path(RouteSharedInbox) }
+
+// InstanceActor returns the instance actor (FEP-d556), which signs fetches.
+func (i *IRIs) InstanceActor() string { return i.path(RouteInstanceActor) }
+
+// InstanceKey returns the id of the instance actor's key.
+func (i *IRIs) InstanceKey() string { return i.InstanceActor() + "#main-key" }
+
+// Note returns the IRI of an announcement.
+func (i *IRIs) Note(id string) string { return i.path("/notes/" + id) }
+
+// Activity returns the IRI of an activity we sent.
+func (i *IRIs) Activity(id string) string { return i.path("/activities/" + id) }
+
+// NodeInfo returns the NodeInfo 2.1 document URL.
+func (i *IRIs) NodeInfo() string { return i.path(RouteNodeInfo) }
+
+// WebFingerTemplate returns the host-meta LRDD template.
+func (i *IRIs) WebFingerTemplate() string { return i.path(RouteWebFinger) + "?resource={uri}" }
+
+// IsLocal reports whether iri names something on this instance. Hosts are
+// compared without case; the scheme must match too, so that an http IRI
+// cannot pose as our https one.
+func (i *IRIs) IsLocal(iri string) bool {
+	u, err := url.Parse(iri)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, i.base.Host) && u.Scheme == i.base.Scheme
+}
+
+// SameHost reports whether iri's host is host (compared without case).
+func SameHost(iri, host string) bool {
+	u, err := url.Parse(iri)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, host)
+}
+
+// HostOf returns the lower-case host[:port] of an IRI, or "".
+func HostOf(iri string) string {
+	u, err := url.Parse(iri)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host)
+}
+
+// CoopName returns the coop name in a local coop actor IRI (also accepting
+// the key id and sub-collections), or "" if iri is not one.
+func (i *IRIs) CoopName(iri string) string {
+	if !i.IsLocal(iri) {
+		return ""
+	}
+	u, _ := url.Parse(iri)
+	rest, ok := strings.CutPrefix(u.Path, "/coops/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	name, err := url.PathUnescape(name)
+	if err != nil {
+		return ""
+	}
+	return name
+}
+
+// NoteID returns the id in a local note IRI, or "".
+func (i *IRIs) NoteID(iri string) string { return i.localID(iri, "/notes/") }
+
+// ActivityID returns the id in a local activity IRI, or "".
+func (i *IRIs) ActivityID(iri string) string { return i.localID(iri, "/activities/") }
+
+func (i *IRIs) localID(iri, prefix string) string {
+	if !i.IsLocal(iri) {
+		return ""
+	}
+	u, _ := url.Parse(iri)
+	id, ok := strings.CutPrefix(u.Path, prefix)
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return ""
+	}
+	return id
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a fresh object id: 48 bits of milliseconds then 80 random
+// bits in Crockford base32, so ids sort by time and cannot be guessed.
+func NewID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	rand.Read(b[6:])
+	return idEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,321 @@
+package federation
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Incoming documents are decoded with our own small structs rather than
+// go-fed's resolver: peers send shapes go-fed rejects (unknown embedded
+// types, scalars where arrays are usual) and the resolver costs several
+// times a plain decode on the inbox's hot path.
+
+// refs is a property that may be one IRI, one object with an id, or an
+// array of either; it decodes to the list of IRIs.
+type refs []string
+
+// UnmarshalJSON accepts a string, an object with "id" or "href", or an
+// array of those; anything else decodes to nothing rather than failing.
+func (r *refs) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
+		*r = nil
+		return nil
+	}
+	switch b[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*r = refs{s}
+	case '{':
+		var o struct {
+			ID   string `json:"id"`
+			Href string `json:"href"`
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return err
+		}
+		if o.ID != "" {
+			*r = refs{o.ID}
+		} else if o.Href != "" {
+			*r = refs{o.Href}
+		}
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(b, &items); err != nil {
+			return err
+		}
+		out := refs{}
+		for _, it := range items {
+			var one refs
+			if err := one.UnmarshalJSON(it); err == nil {
+				out = append(out, one...)
+			}
+		}
+		*r = out
+	}
+	return nil
+}
+
+// First returns the first IRI or "".
+func (r refs) First() string {
+	if len(r) == 0 {
+		return ""
+	}
+	return r[0]
+}
+
+// Has reports whether iri is among the references.
+func (r refs) Has(iri string) bool {
+	for _, x := range r {
+		if x == iri {
+			return true
+		}
+	}
+	return false
+}
+
+// types is "type", which JSON-LD allows to be a string or an array.
+type types []string
+
+// UnmarshalJSON accepts a string or an array of strings.
+func (t *types) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*t = types{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("type must be a string or an array of strings")
+	}
+	*t = many
+	return nil
+}
+
+// Is reports whether any of the types is name.
+func (t types) Is(name string) bool {
+	for _, x := range t {
+		if x == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Main returns the first type.
+func (t types) Main() string {
+	if len(t) == 0 {
+		return ""
+	}
+	return t[0]
+}
+
+// langString is a natural-language property that may arrive as a plain
+// string or (via contentMap/nameMap) a language map; we keep one string.
+type langString string
+
+// UnmarshalJSON accepts a string, an array of strings (first wins) or null.
+func (l *langString) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*l = langString(s)
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err == nil && len(many) > 0 {
+		*l = langString(many[0])
+	}
+	return nil
+}
+
+// activity is the envelope of anything that reaches an inbox.
+type activity struct {
+	Context   json.RawMessage `json:"@context"`
+	ID        string          `json:"id"`
+	Type      types           `json:"type"`
+	Actor     refs            `json:"actor"`
+	Object    json.RawMessage `json:"object"`
+	Target    refs            `json:"target"`
+	Result    json.RawMessage `json:"result"`
+	To        refs            `json:"to"`
+	Cc        refs            `json:"cc"`
+	Published string          `json:"published"`
+	Content   langString      `json:"content"`
+}
+
+// object is the part of an embedded or fetched object we read.
+type object struct {
+	ID           string            `json:"id"`
+	Type         types             `json:"type"`
+	AttributedTo refs              `json:"attributedTo"`
+	Actor        refs              `json:"actor"`
+	Object       refs              `json:"object"`
+	Content      langString        `json:"content"`
+	ContentMap   map[string]string `json:"contentMap"`
+	Summary      langString        `json:"summary"`
+	Name         langString        `json:"name"`
+	URL          refs              `json:"url"`
+	InReplyTo    refs              `json:"inReplyTo"`
+	To           refs              `json:"to"`
+	Cc           refs              `json:"cc"`
+	Published    string            `json:"published"`
+	Updated      string            `json:"updated"`
+}
+
+// objectRef returns the id of an activity's object, whether it is an IRI or
+// embedded, and the embedded object when there is one.
+func objectRef(raw json.RawMessage) (string, *object, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return "", nil, errors.New("activity has no object")
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", nil, err
+		}
+		return s, nil, nil
+	}
+	if raw[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return "", nil, err
+		}
+		if len(items) != 1 {
+			return "", nil, errors.New("activity must have exactly one object")
+		}
+		return objectRef(items[0])
+	}
+	var o object
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return "", nil, err
+	}
+	return o.ID, &o, nil
+}
+
+// parseTime reads an xsd:dateTime; zero when absent or malformed.
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// actorDoc is a remote actor document.
+type actorDoc struct {
+	ID                string     `json:"id"`
+	Type              types      `json:"type"`
+	PreferredUsername string     `json:"preferredUsername"`
+	Name              langString `json:"name"`
+	Summary           langString `json:"summary"`
+	URL               refs       `json:"url"`
+	Inbox             string     `json:"inbox"`
+	Outbox            string     `json:"outbox"`
+	Followers         string     `json:"followers"`
+	Endpoints         struct {
+		SharedInbox string `json:"sharedInbox"`
+	} `json:"endpoints"`
+	PublicKey keyList `json:"publicKey"`
+	// A bare key document (GoToSocial serves .../main-key as one).
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+type keyDoc struct {
+	ID           string `json:"id"`
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+// keyList is publicKey: one key object or an array of them.
+type keyList []keyDoc
+
+// UnmarshalJSON accepts one key object or an array.
+func (k *keyList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '[' {
+		var many []keyDoc
+		if err := json.Unmarshal(b, &many); err != nil {
+			return err
+		}
+		*k = many
+		return nil
+	}
+	var one keyDoc
+	if err := json.Unmarshal(b, &one); err != nil {
+		return err
+	}
+	*k = keyList{one}
+	return nil
+}
+
+// actorTypes are the types a followable actor may have.
+var actorTypes = map[string]bool{"Person": true, "Organization": true, "Service": true, "Application": true, "Group": true}
+
+func (a *actorDoc) isActor() bool {
+	for _, t := range a.Type {
+		if actorTypes[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// key returns the actor's key with the given id, or its only key when id
+// is "".
+func (a *actorDoc) key(id string) (keyDoc, bool) {
+	for _, k := range a.PublicKey {
+		if id == "" || k.ID == id {
+			return k, true
+		}
+	}
+	return keyDoc{}, false
+}
+
+// jsonDepth returns the deepest nesting of objects and arrays in b, without
+// decoding it, so that absurdly nested input is refused before any parser
+// spends time or stack on it.
+func jsonDepth(b []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > deepest {
+				deepest = depth
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
+// stripFragment returns iri without its #fragment.
+func stripFragment(iri string) string {
+	if i := strings.IndexByte(iri, '#'); i >= 0 {
+		return iri[:i]
+	}
+	return iri
+}

@@ -1,0 +1,234 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/federation"
+	"github.com/coopfed/coopfed/store"
+	"github.com/gorilla/mux"
+)
+
+// activityJSON is the media type we serve ActivityStreams documents as.
+const activityJSON = "application/activity+json; charset=utf-8"
+
+// wantsActivity reports whether the client asked for ActivityStreams JSON
+// (Accept: application/activity+json or application/ld+json; profile=...).
+func wantsActivity(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "application/activity+json") || strings.Contains(accept, "application/ld+json")
+}
+
+// wantsJSON reports whether the client prefers any JSON over HTML.
+func wantsJSON(r *http.Request) bool {
+	return wantsActivity(r) || strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+func (s *Server) routeActivityPub(r *mux.Router) {
+	r.HandleFunc(federation.RouteSharedInbox, s.postInbox).Methods(http.MethodPost)
+	r.HandleFunc(federation.RouteCoopInbox, s.postInbox).Methods(http.MethodPost)
+	r.HandleFunc(federation.RouteInstanceActor, s.getInstanceActor).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(federation.RouteInstanceActor+"/outbox", s.getInstanceOutbox).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(federation.RouteCoopOutbox, s.getOutbox).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(federation.RouteCoopFollowers, s.getFollowCollection(true)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(federation.RouteCoopFollowing, s.getFollowCollection(false)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(federation.RouteActivity, s.getActivity).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(federation.RouteNoteActivity, s.getActivity).Methods(http.MethodGet, http.MethodHead)
+}
+
+// postInbox answers 202 to an accepted activity; see federation.PostInbox
+// for the checks.
+func (s *Server) postInbox(w http.ResponseWriter, r *http.Request) {
+	if err := s.fed.PostInbox(r.Context(), r, mux.Vars(r)["name"]); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) writeActivity(w http.ResponseWriter, r *http.Request, doc any) {
+	body, err := federation.Marshal(doc)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", activityJSON)
+	// Why: the same URL serves HTML and JSON; caches must key on Accept.
+	w.Header().Add("Vary", "Accept")
+	w.Write(body)
+}
+
+func (s *Server) getInstanceActor(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.fed.InstanceActor()
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeActivity(w, r, doc)
+}
+
+func (s *Server) getInstanceOutbox(w http.ResponseWriter, r *http.Request) {
+	doc, err := s.fed.Collection(s.iris.InstanceActor()+"/outbox", 0)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeActivity(w, r, doc)
+}
+
+// getCoopActor serves the coop's actor document (for ActivityPub clients)
+// or its profile page (for browsers).
+func (s *Server) getCoopActor(w http.ResponseWriter, r *http.Request, c *coopfed.Coop) {
+	doc, err := s.fed.CoopActor(c)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeActivity(w, r, doc)
+}
+
+// page returns the ?page= number, 0 when absent (the collection itself).
+func page(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("page")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100000 {
+		return 0, coopfed.Errorf(coopfed.EINVALID, "page must be a positive number")
+	}
+	return n, nil
+}
+
+func (s *Server) getOutbox(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c, err := s.store.CoopByName(ctx, mux.Vars(r)["name"])
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	n, err := page(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	id := s.iris.CoopOutbox(c.Name)
+	total, err := s.store.CountOutbox(ctx, c.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if n == 0 {
+		doc, err := s.fed.Collection(id, total)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		s.writeActivity(w, r, doc)
+		return
+	}
+	acts, err := s.store.Outbox(ctx, c.ID, (n-1)*federation.PageSize, federation.PageSize)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	items := make([]any, 0, len(acts))
+	for _, a := range acts {
+		doc, err := federation.StoredDocument(a.JSON)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		items = append(items, doc)
+	}
+	doc, err := s.fed.CollectionPage(id, n, total, items)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeActivity(w, r, doc)
+}
+
+func (s *Server) getFollowCollection(followers bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		c, err := s.store.CoopByName(ctx, mux.Vars(r)["name"])
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		n, err := page(r)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		id, count := s.iris.CoopFollowing(c.Name), s.store.CountFollowing
+		if followers {
+			id, count = s.iris.CoopFollowers(c.Name), s.store.CountFollowers
+		}
+		// Only accepted relations are public; pending requests are the
+		// coop's business.
+		total, err := count(ctx, c.ID, coopfed.FollowAccepted)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		var doc map[string]any
+		if n == 0 {
+			doc, err = s.fed.Collection(id, total)
+		} else {
+			var items []any
+			filter := store.FollowFilter{CoopID: c.ID, State: coopfed.FollowAccepted, Offset: (n - 1) * federation.PageSize, Limit: federation.PageSize}
+			if followers {
+				list, lerr := s.store.Followers(ctx, filter)
+				err = lerr
+				for _, f := range list {
+					items = append(items, f.ActorIRI)
+				}
+			} else {
+				list, lerr := s.store.Followings(ctx, filter)
+				err = lerr
+				for _, f := range list {
+					items = append(items, f.ActorIRI)
+				}
+			}
+			if err == nil {
+				doc, err = s.fed.CollectionPage(id, n, total, items)
+			}
+		}
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		s.writeActivity(w, r, doc)
+	}
+}
+
+// getActivity serves one of our public activities by its IRI.
+func (s *Server) getActivity(w http.ResponseWriter, r *http.Request) {
+	iri := s.iris.Base() + r.URL.Path
+	a, err := s.store.ActivityByIRI(r.Context(), iri)
+	if err != nil || !a.Public {
+		s.error(w, r, notFoundError("no such activity"))
+		return
+	}
+	w.Header().Set("Content-Type", activityJSON)
+	w.Write(a.JSON)
+}
+
+// getNoteDocument serves a note as ActivityStreams JSON: 410 with a
+// Tombstone once deleted.
+func (s *Server) getNoteDocument(w http.ResponseWriter, r *http.Request, o *store.Object) {
+	if o.DeletedAt != nil {
+		body, _ := federation.Marshal(s.fed.Tombstone(o.IRI, o.Type, *o.DeletedAt))
+		w.Header().Set("Content-Type", activityJSON)
+		w.WriteHeader(http.StatusGone)
+		w.Write(body)
+		return
+	}
+	w.Header().Set("Content-Type", activityJSON)
+	w.Header().Add("Vary", "Accept")
+	w.Write(o.JSON)
+}

@@ -1,0 +1,213 @@
+// Package store keeps coopfed's data in SQLite: numbered embedded migrations,
+// hand-written SQL and one transaction per write. It knows nothing of HTTP or
+// ActivityPub; callers hand it plain domain values and JSON documents.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coopfed/coopfed"
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Store is the SQLite database of one instance. It keeps two pools: one
+// connection for writes, so writers queue in Go instead of spinning on
+// SQLITE_BUSY, and several read connections, which WAL lets run beside it.
+type Store struct {
+	path  string
+	write *sql.DB
+	read  *sql.DB
+	now   func() time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock used for timestamps (tests use a fixed one).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// Open opens (creating if needed) the database at path and applies pending
+// migrations.
+func Open(path string, opts ...Option) (*Store, error) {
+	s := &Store{path: path, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	var err error
+	// WAL lets readers run while one writer commits; synchronous=NORMAL is
+	// durable across process crashes in WAL mode (only an OS crash may lose
+	// the last commits); busy_timeout waits instead of failing when a backup
+	// or another process holds the lock; foreign_keys is off by default in
+	// SQLite; _txlock=immediate takes the write lock at BEGIN so two writers
+	// never deadlock upgrading a read lock.
+	params := "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=on"
+	if s.write, err = sql.Open("sqlite3", dsn(path, params+"&_txlock=immediate")); err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	s.write.SetMaxOpenConns(1)
+	if s.read, err = sql.Open("sqlite3", dsn(path, params)); err != nil {
+		s.write.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	s.read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
+	if err := s.migrate(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func dsn(path, params string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err1 := s.write.Close()
+	err2 := s.read.Close()
+	return errors.Join(err1, err2)
+}
+
+// Now returns the store's clock reading.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Ping checks that the database answers (for readiness probes).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("store: migration %s: name must start with a number", base)
+		}
+		if err := s.migrateFile(ctx, version, base, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateFile applies one migration in its own transaction, so a failed
+// migration leaves the schema as it was.
+func (s *Store) migrateFile(ctx context.Context, version int, base, name string) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	body, err := migrationFS.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return fmt.Errorf("store: migration %s: %w", base, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, version, base, s.now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Tx is one write transaction. Its methods may read and write; everything
+// done through it commits or rolls back together.
+type Tx struct {
+	tx  *sql.Tx
+	ctx context.Context
+	now time.Time
+}
+
+// Now returns the transaction's timestamp, one value for all its rows.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Update runs fn in a write transaction and commits it when fn returns nil.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	sqltx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer sqltx.Rollback()
+	if err := fn(&Tx{tx: sqltx, ctx: ctx, now: s.now()}); err != nil {
+		return err
+	}
+	if err := sqltx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what both the read pool and a transaction offer, so that one
+// query function serves Store (reads) and Tx (reads inside a write).
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func notFound(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return coopfed.Errorf(coopfed.ENOTFOUND, "%s not found", what)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// Counts returns the number of rows of a few tables, keyed by table name: a
+// cheap fingerprint tests use to check that a refused request wrote nothing.
+func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
+	tables := []string{"coops", "tokens", "remote_actors", "followers", "following", "objects", "activities", "deliveries", "inbox_seen", "timeline", "domain_blocks", "actor_blocks"}
+	out := make(map[string]int64, len(tables))
+	for _, t := range tables {
+		var n int64
+		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
+			return nil, err
+		}
+		out[t] = n
+	}
+	return out, nil
+}
