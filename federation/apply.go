@@ -250,16 +250,15 @@ func checkCreate(ctx context.Context, in *incoming) error {
 	return nil
 }
 
-// audienceCoops returns the local coops an object reaches: those following
-// its author, and those it addresses by name.
+// audienceCoops returns the local coops an object is for: only coops that
+// follow its author, and of those, all when the object is public or sent to
+// the author's followers, else only the coops it addresses by name. A
+// private note to one coop never shows in another's timeline, and an actor
+// no coop follows cannot write into a timeline by addressing it.
 func (in *incoming) audienceCoops(ctx context.Context) ([]int64, error) {
 	ids, err := in.tx.CoopsFollowing(in.signer.IRI)
-	if err != nil {
+	if err != nil || len(ids) == 0 {
 		return nil, err
-	}
-	seen := map[int64]bool{}
-	for _, id := range ids {
-		seen[id] = true
 	}
 	var addressed []string
 	addressed = append(addressed, in.act.To...)
@@ -268,16 +267,31 @@ func (in *incoming) audienceCoops(ctx context.Context) ([]int64, error) {
 		addressed = append(addressed, in.object.To...)
 		addressed = append(addressed, in.object.Cc...)
 	}
+	named := map[int64]bool{}
 	for _, iri := range addressed {
+		if isPublic(iri) || (in.signer.Followers != "" && iri == in.signer.Followers) {
+			return ids, nil
+		}
 		if !in.f.iris.IsLocal(iri) {
 			continue
 		}
-		if c, err := in.localCoop(ctx, iri); err == nil && !seen[c.ID] {
-			seen[c.ID] = true
-			ids = append(ids, c.ID)
+		if c, err := in.localCoop(ctx, iri); err == nil {
+			named[c.ID] = true
 		}
 	}
-	return ids, nil
+	var out []int64
+	for _, id := range ids {
+		if named[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// isPublic reports whether an addressee is the public collection, in any
+// of the forms JSON-LD compaction allows.
+func isPublic(iri string) bool {
+	return iri == PublicIRI || iri == "as:Public" || iri == "Public"
 }
 
 func (in *incoming) timelineItem(coopID int64) *coopfed.TimelineItem {
@@ -337,7 +351,7 @@ func checkUpdate(ctx context.Context, in *incoming) error {
 	if in.object == nil {
 		return coopfed.Errorf(coopfed.EINVALID, "Update must embed its object")
 	}
-	in.version = in.object.Updated
+	in.version = updateVersion(in.act.Object, in.object)
 	if actorTypes[in.object.Type.Main()] {
 		// Why: an actor may update only itself.
 		if in.objectID != in.signer.IRI {

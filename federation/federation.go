@@ -53,6 +53,11 @@ type Config struct {
 	// ActorTTL is how long a cached remote actor is trusted before a refetch
 	// on use (default 24 h).
 	ActorTTL time.Duration
+	// InboxRate and InboxBurst limit inbox POSTs per remote host (token
+	// bucket; defaults 50/s with bursts of 500). A negative rate disables
+	// the limit.
+	InboxRate  float64
+	InboxBurst int
 }
 
 // Metrics receives what federation counts; handlers' Prometheus registry
@@ -91,6 +96,7 @@ type Federation struct {
 	keys   map[int64]*rsa.PrivateKey // coop id -> parsed private key
 
 	signerKeys keyCache // verified remote keys
+	limiter    *hostLimiter
 
 	fetchMu sync.Mutex
 	fetches map[string]*fetchCall // in-flight actor fetches, deduplicated
@@ -137,6 +143,14 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 	if f.window == 0 {
 		f.window = httpsign.DefaultWindow
 	}
+	rate, burst := cfg.InboxRate, cfg.InboxBurst
+	if rate == 0 {
+		rate = 50
+	}
+	if burst == 0 {
+		burst = 500
+	}
+	f.limiter = newHostLimiter(rate, burst)
 	if f.actorTTL == 0 {
 		f.actorTTL = 24 * time.Hour
 	}

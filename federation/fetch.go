@@ -232,7 +232,9 @@ func (f *Federation) ResolveKey(ctx context.Context, keyID string, refresh bool)
 		return nil, coopfed.Errorf(coopfed.EINVALID, "key %s: %v", keyID, err)
 	}
 	var a *coopfed.RemoteActor
-	if doc.isActor() {
+	if doc.isActor() && (doc.ID == keyURL || doc.ID == final) {
+		// Mastodon: the key id is the actor's IRI plus a fragment, so
+		// the document is the actor itself.
 		if a, err = f.checkActor(&doc, keyURL, final); err != nil {
 			return nil, err
 		}
@@ -240,7 +242,14 @@ func (f *Federation) ResolveKey(ctx context.Context, keyID string, refresh bool)
 			return nil, err
 		}
 	} else {
+		// A key document (id, owner, publicKeyPem), or GoToSocial's
+		// stub at .../main-key: a Person holding only the key, whose id
+		// is its owner's rather than the URL fetched. Either way it is
+		// only a pointer to the owner.
 		owner := doc.Owner
+		if k, ok := doc.key(keyID); owner == "" && ok {
+			owner = k.Owner
+		}
 		if owner == "" && len(doc.PublicKey) > 0 {
 			owner = doc.PublicKey[0].Owner
 		}

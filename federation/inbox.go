@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,17 +137,25 @@ func inboxResult(err error) string {
 
 // authenticate checks the HTTP signature and returns the signing actor.
 func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []byte, act *activity) (*coopfed.RemoteActor, error) {
-	params, err := httpsign.Check(r, body, f.now(), f.window)
+	sig, err := f.checkSignature(r, body)
 	if err != nil {
 		f.metrics.SignatureFailure(httpsign.ReasonOf(err))
 		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
 	}
-	keyHost := HostOf(params.KeyID)
+	keyID := sig.keyID()
+	// Why: signing "host" binds a request to one server only if the host
+	// is ours; otherwise another server's operator could replay, within
+	// the Date window, what a peer signed for that server's own /inbox.
+	if !f.isOurHost(r.Host) {
+		f.metrics.SignatureFailure(httpsign.ReasonHeaders)
+		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: request was sent to host %q, not to this server", r.Host)
+	}
+	keyHost := HostOf(keyID)
 	// Why: no remote key may claim to be ours, and our own coops never
 	// post to our own inbox over HTTP.
-	if keyHost == "" || f.iris.IsLocal(params.KeyID) {
+	if keyHost == "" || f.iris.IsLocal(keyID) {
 		f.metrics.SignatureFailure("key_id")
-		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: unusable keyId %q", params.KeyID)
+		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: unusable keyId %q", keyID)
 	}
 	// Why: a blocked domain is refused before any fetch, so it cannot make
 	// us contact it.
@@ -155,7 +164,12 @@ func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []b
 	} else if blocked {
 		return nil, coopfed.Errorf(coopfed.EFORBIDDEN, "domain is blocked")
 	}
-	key, err := f.signingKey(ctx, params.KeyID, false)
+	// Why: one host cannot take the whole inbox; its deliveries are
+	// answered 429 and retried by its own queue.
+	if !f.limiter.allow(keyHost, f.now()) {
+		return nil, coopfed.Errorf(coopfed.ERATELIMIT, "too many requests from %s", keyHost)
+	}
+	key, err := f.signingKey(ctx, keyID, false)
 	if err != nil {
 		// A deleted actor's Delete of itself cannot be verified (its key
 		// is gone with it) and needs nothing from us unless we knew it.
@@ -163,26 +177,82 @@ func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []b
 			return nil, errIgnore
 		}
 		f.metrics.SignatureFailure("key")
-		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", params.KeyID, coopfed.ErrorMessage(err))
+		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", keyID, coopfed.ErrorMessage(err))
 	}
-	if err := params.Verify(r, key.pub); err != nil {
+	if err := sig.verify(r, key.pub); err != nil {
 		// One refetch, in case the actor rotated its key; only for keys
 		// cached long enough that a refetch is not a forgery's lever.
 		if f.now().Sub(key.actor.FetchedAt) < keyRefetchAfter {
 			f.metrics.SignatureFailure(httpsign.ReasonOf(err))
 			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
 		}
-		f.signerKeys.drop(params.KeyID)
-		if key, err = f.signingKey(ctx, params.KeyID, true); err != nil {
+		f.signerKeys.drop(keyID)
+		if key, err = f.signingKey(ctx, keyID, true); err != nil {
 			f.metrics.SignatureFailure("key")
-			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", params.KeyID, coopfed.ErrorMessage(err))
+			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", keyID, coopfed.ErrorMessage(err))
 		}
-		if err := params.Verify(r, key.pub); err != nil {
+		if err := sig.verify(r, key.pub); err != nil {
 			f.metrics.SignatureFailure(httpsign.ReasonOf(err))
 			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
 		}
 	}
 	return key.actor, nil
+}
+
+// signature is a parsed request signature of either scheme.
+type signature interface {
+	keyID() string
+	verify(r *http.Request, pub crypto.PublicKey) error
+}
+
+type cavageSignature struct{ p *httpsign.Params }
+
+func (s cavageSignature) keyID() string { return s.p.KeyID }
+func (s cavageSignature) verify(r *http.Request, pub crypto.PublicKey) error {
+	return s.p.Verify(r, pub)
+}
+
+type rfc9421Signature struct {
+	p    *httpsign.Params9421
+	base string
+}
+
+func (s rfc9421Signature) keyID() string { return s.p.KeyID }
+func (s rfc9421Signature) verify(r *http.Request, pub crypto.PublicKey) error {
+	return s.p.Verify(r, s.base, pub)
+}
+
+// checkSignature runs the key-free checks of whichever scheme the request
+// uses: RFC 9421 (Fedify, Mastodon 4.5, Mitra sign with it first) when
+// Signature-Input is present, else draft-cavage. Both are verified, as
+// Mastodon 4.5 does; anything else fails here and is answered 401, which
+// tells RFC 9421 senders to fall back.
+func (f *Federation) checkSignature(r *http.Request, body []byte) (signature, error) {
+	if httpsign.IsRFC9421(r.Header) {
+		p, err := httpsign.Check9421(r, body, f.now(), f.window)
+		if err != nil {
+			return nil, err
+		}
+		return rfc9421Signature{p: p, base: f.iris.Base()}, nil
+	}
+	p, err := httpsign.Check(r, body, f.now(), f.window)
+	if err != nil {
+		return nil, err
+	}
+	return cavageSignature{p: p}, nil
+}
+
+// isOurHost reports whether host (a Host header) names this instance,
+// ignoring case and the scheme's default port.
+func (f *Federation) isOurHost(host string) bool {
+	return strings.EqualFold(withoutDefaultPort(host, f.iris.base.Scheme), withoutDefaultPort(f.iris.Host(), f.iris.base.Scheme))
+}
+
+func withoutDefaultPort(host, scheme string) string {
+	if scheme == "https" {
+		return strings.TrimSuffix(host, ":443")
+	}
+	return strings.TrimSuffix(host, ":80")
 }
 
 // errIgnore is answered 202 and changes nothing.

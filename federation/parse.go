@@ -2,8 +2,11 @@ package federation
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -166,6 +169,187 @@ type object struct {
 	Cc           refs              `json:"cc"`
 	Published    string            `json:"published"`
 	Updated      string            `json:"updated"`
+	// Tag holds mentions, hashtags and emojis; GoToSocial sends a single
+	// tag as an object rather than an array.
+	Tag tagList `json:"tag"`
+	// Poll fields of a Question (Mastodon, GoToSocial, FEP-9967). Each
+	// has a lenient type: an odd shape must not make the whole object
+	// undecodable.
+	OneOf       pollOptions `json:"oneOf"`
+	AnyOf       pollOptions `json:"anyOf"`
+	EndTime     langString  `json:"endTime"`
+	Closed      closedFlag  `json:"closed"`
+	VotersCount flexInt     `json:"votersCount"`
+}
+
+// tag is one entry of an object's tag property.
+type tag struct {
+	Type types      `json:"type"`
+	Href string     `json:"href"`
+	Name langString `json:"name"`
+	ID   string     `json:"id"`
+}
+
+// tagList is "tag": one tag object or an array of them. Entries that are
+// not objects (a bare IRI) or do not decode are skipped, not fatal.
+type tagList []tag
+
+// UnmarshalJSON accepts an object, an array of objects, or null.
+func (l *tagList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	*l = nil
+	if len(b) == 0 {
+		return nil
+	}
+	switch b[0] {
+	case '{':
+		var one tag
+		if err := json.Unmarshal(b, &one); err == nil {
+			*l = tagList{one}
+		}
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(b, &items); err != nil {
+			return nil
+		}
+		for _, it := range items {
+			var one tag
+			if it = bytes.TrimSpace(it); len(it) > 0 && it[0] == '{' && json.Unmarshal(it, &one) == nil {
+				*l = append(*l, one)
+			}
+		}
+	}
+	return nil
+}
+
+// Mentions returns the href of every Mention tag: the actors an object
+// names, which Mastodon and GoToSocial use for addressing and
+// notifications.
+func (l tagList) Mentions() []string {
+	var out []string
+	for _, t := range l {
+		if t.Type.Is("Mention") && t.Href != "" {
+			out = append(out, t.Href)
+		}
+	}
+	return out
+}
+
+// Hashtags returns the names of the Hashtag tags as sent ("#bread").
+func (l tagList) Hashtags() []string {
+	var out []string
+	for _, t := range l {
+		if t.Type.Is("Hashtag") && t.Name != "" {
+			out = append(out, string(t.Name))
+		}
+	}
+	return out
+}
+
+// pollOption is one choice of a Question: the option Note's name and its
+// vote count (replies.totalItems).
+type pollOption struct {
+	Name  string
+	Votes int64
+}
+
+// pollOptions is oneOf or anyOf: an array of options, or a single one.
+// Options without a name are skipped; a replies that is not an object
+// counts as no votes.
+type pollOptions []pollOption
+
+// UnmarshalJSON accepts an option object, an array of them, or anything
+// else as no options.
+func (p *pollOptions) UnmarshalJSON(b []byte) error {
+	*p = nil
+	b = bytes.TrimSpace(b)
+	var items []json.RawMessage
+	if len(b) > 0 && b[0] == '{' {
+		items = []json.RawMessage{b}
+	} else if json.Unmarshal(b, &items) != nil {
+		return nil
+	}
+	for _, it := range items {
+		var o struct {
+			Name    langString      `json:"name"`
+			Replies json.RawMessage `json:"replies"`
+		}
+		if json.Unmarshal(it, &o) != nil || o.Name == "" {
+			continue
+		}
+		var r struct {
+			TotalItems flexInt `json:"totalItems"`
+		}
+		json.Unmarshal(o.Replies, &r) // not an object: no votes
+		*p = append(*p, pollOption{Name: string(o.Name), Votes: int64(r.TotalItems)})
+	}
+	return nil
+}
+
+// flexInt is a count sent as a JSON number or as a numeric string (both
+// occur in the wild); anything else decodes to 0.
+type flexInt int64
+
+// UnmarshalJSON accepts 3, 3.0 and "3".
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	*n = 0
+	var f float64
+	if err := json.Unmarshal(b, &f); err == nil {
+		*n = flexInt(f)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		if v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+			*n = flexInt(v)
+		}
+	}
+	return nil
+}
+
+// closedFlag is a Question's "closed": ActivityStreams allows a dateTime
+// (Mastodon's form) or a boolean. Set reports whether the poll is closed;
+// At is the closing time when one was given.
+type closedFlag struct {
+	Set bool
+	At  time.Time
+}
+
+// UnmarshalJSON accepts a dateTime, true/false, an object or null.
+func (c *closedFlag) UnmarshalJSON(b []byte) error {
+	*c = closedFlag{}
+	b = bytes.TrimSpace(b)
+	var flag bool
+	var s string
+	switch {
+	case len(b) == 0 || bytes.Equal(b, []byte("null")):
+	case json.Unmarshal(b, &flag) == nil:
+		c.Set = flag
+	case json.Unmarshal(b, &s) == nil:
+		c.Set, c.At = s != "", parseTime(s)
+	default:
+		c.Set = true // an object or link: closed, time unknown
+	}
+	return nil
+}
+
+// updateVersion is what tells two Updates that share an activity id
+// apart for duplicate detection. GoToSocial reuses one Update id for every
+// edit of a status (only `updated` changes) and for every tally refresh of
+// a poll (nothing but the counts changes: no `updated` at all), so the
+// version is `updated` plus a digest of the embedded object. A redelivery
+// of the same bytes keeps the same version and is still dropped.
+func updateVersion(raw json.RawMessage, o *object) string {
+	if o == nil {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		buf.Reset()
+		buf.Write(raw)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return o.Updated + "#" + hex.EncodeToString(sum[:8])
 }
 
 // objectRef returns the id of an activity's object, whether it is an IRI or
@@ -263,7 +447,14 @@ func (k *keyList) UnmarshalJSON(b []byte) error {
 // actorTypes are the types a followable actor may have.
 var actorTypes = map[string]bool{"Person": true, "Organization": true, "Service": true, "Application": true, "Group": true}
 
+// isActor reports whether the document is an actor we can talk to: an
+// actor type and an inbox. GoToSocial serves its key id (.../main-key) as a
+// stub typed Person holding only id, preferredUsername and publicKey; that
+// is a key document, whose owner must be fetched for the real actor.
 func (a *actorDoc) isActor() bool {
+	if a.Inbox == "" {
+		return false
+	}
 	for _, t := range a.Type {
 		if actorTypes[t] {
 			return true

@@ -43,6 +43,9 @@ type Options struct {
 	Retry   *coopfed.RetryPolicy // default: fast retries for tests
 	Workers int
 	DB      string // reuse a database file (restart tests)
+	// InboxRate is the per-host inbox rate limit; 0 for the default, a
+	// negative value for none (benchmarks).
+	InboxRate float64
 }
 
 // FastRetry retries after 100 ms, doubling up to 1 s, for a minute.
@@ -66,7 +69,7 @@ func Start(t testing.TB, opt Options) *Instance {
 		opt.DB = filepath.Join(t.TempDir(), "coopfed.db")
 	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{URL: base, DB: opt.DB, Coop: opt.Coop, AllowPrivate: true, Retry: opt.Retry, Workers: opt.Workers})
+	a, err := app.Open(ctx, app.Config{URL: base, DB: opt.DB, Coop: opt.Coop, AllowPrivate: true, Retry: opt.Retry, Workers: opt.Workers, InboxRate: opt.InboxRate})
 	if err != nil {
 		l.Close()
 		t.Fatal(err)
