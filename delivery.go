@@ -34,7 +34,7 @@ type Delivery struct {
 // RetryPolicy decides when a failed delivery is tried again.
 type RetryPolicy struct {
 	Base   time.Duration // first wait
-	Max    time.Duration // longest single wait
+	Max    time.Duration // longest single wait, jitter included
 	GiveUp time.Duration // total time after which a delivery is abandoned
 }
 
@@ -42,26 +42,43 @@ type RetryPolicy struct {
 // waits from 30 s growing to 6 h.
 var DefaultRetryPolicy = RetryPolicy{Base: 30 * time.Second, Max: 6 * time.Hour, GiveUp: 72 * time.Hour}
 
+// Validate reports whether the policy can be used: every duration positive
+// and Base no longer than Max. A zero Base would retry a dead server in a
+// tight loop.
+func (p RetryPolicy) Validate() error {
+	fields := map[string]string{}
+	if p.Base <= 0 {
+		fields["base"] = "must be positive"
+	}
+	if p.Max < p.Base {
+		fields["max"] = "must be at least the base wait"
+	}
+	if p.GiveUp <= 0 {
+		fields["give_up"] = "must be positive"
+	}
+	return FieldErrors(fields)
+}
+
 // Next returns when to try again after attempt number attempts (1 for the
-// first failure), or ok=false if the delivery should be given up. A server's
-// Retry-After, when later than our own backoff, is honoured. Jitter (+-25 %)
-// spreads retries so a recovering host is not hit by a thundering herd.
+// first failure), or ok=false if the delivery should be given up. The wait
+// doubles from Base with each attempt up to Max. Jitter (+-25 %, from rnd;
+// none when rnd is nil) spreads retries so a recovering host is not hit by
+// a thundering herd; the result never exceeds Max. A server's Retry-After,
+// when later than our own backoff, is honoured even beyond Max: it is the
+// server's explicit word, and GiveUp still bounds it.
 func (p RetryPolicy) Next(now, created time.Time, attempts int, retryAfter time.Duration, rnd *rand.Rand) (time.Time, bool) {
 	wait := p.Base
 	for i := 1; i < attempts && wait < p.Max; i++ {
 		wait *= 2
 	}
-	if wait > p.Max {
-		wait = p.Max
-	}
-	jitter := time.Duration(0)
+	wait = min(wait, p.Max)
 	if rnd != nil {
-		jitter = time.Duration((rnd.Float64() - 0.5) * 0.5 * float64(wait))
+		wait += time.Duration((rnd.Float64() - 0.5) * 0.5 * float64(wait))
+		// Why clamp after the jitter: Max is the operator's promise of
+		// the longest pause; at the cap the jitter only shortens waits.
+		wait = min(wait, p.Max)
 	}
-	wait += jitter
-	if retryAfter > wait {
-		wait = retryAfter
-	}
+	wait = max(wait, retryAfter)
 	next := now.Add(wait)
 	if next.Sub(created) > p.GiveUp {
 		return time.Time{}, false

@@ -34,6 +34,15 @@ type Config struct {
 	NewID func() string
 	// Retry overrides the delivery retry policy (tests shorten it).
 	Retry *coopfed.RetryPolicy
+	// InboxRate and InboxBurst limit inbox POSTs per remote host (see
+	// federation.Config); 0 for the defaults, a negative rate for none.
+	InboxRate  float64
+	InboxBurst int
+	// MetricsToken protects /metrics when set.
+	MetricsToken string
+	// Follow lists actors (name@host or IRIs) the first coop follows once
+	// the server runs; tried until they answer, so peers may start later.
+	Follow []string
 }
 
 // App is a running instance.
@@ -63,9 +72,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	metrics := handlers.NewMetrics(st)
 	fed, err := federation.New(ctx, federation.Config{
 		BaseURL: cfg.URL, Store: st, Logger: cfg.Logger, AllowPrivate: cfg.AllowPrivate,
-		Now: cfg.Now, NewID: cfg.NewID, Workers: cfg.Workers, Retry: cfg.Retry,
+		Now: cfg.Now, NewID: cfg.NewID, Workers: cfg.Workers, Retry: cfg.Retry, Metrics: metrics,
+		InboxRate: cfg.InboxRate, InboxBurst: cfg.InboxBurst,
 	})
 	if err != nil {
 		st.Close()
@@ -77,7 +88,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, Store: st, Federation: fed}
-	a.Handler = handlers.New(handlers.Config{Store: st, Federation: fed, Templates: tmpl, Logger: cfg.Logger}).Handler()
+	a.Handler = handlers.New(handlers.Config{Store: st, Federation: fed, Templates: tmpl, Logger: cfg.Logger, Metrics: metrics, MetricsToken: cfg.MetricsToken}).Handler()
 	return a, nil
 }
 
@@ -128,7 +139,39 @@ func (a *App) Start(ctx context.Context, l net.Listener) error {
 	}
 	a.served = make(chan error, 1)
 	go func() { a.served <- a.server.Serve(l) }()
+	if len(a.Config.Follow) > 0 {
+		go a.bootstrapFollows(ctx)
+	}
 	return nil
+}
+
+// bootstrapFollows makes the first coop follow the configured actors,
+// retrying each with backoff for up to an hour while the peer is not up.
+func (a *App) bootstrapFollows(ctx context.Context) {
+	c, err := a.Store.CoopByName(ctx, a.Config.Coop)
+	if err != nil {
+		a.Config.Logger.Error("no coop to follow from", "coop", a.Config.Coop, "err", err)
+		return
+	}
+	for _, target := range a.Config.Follow {
+		wait := 2 * time.Second
+		for deadline := time.Now().Add(time.Hour); time.Now().Before(deadline); {
+			fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := a.Federation.Follow(fctx, c, target)
+			cancel()
+			if err == nil {
+				a.Config.Logger.Info("following", "coop", c.Name, "actor", target)
+				break
+			}
+			a.Config.Logger.Info("cannot follow yet, will retry", "coop", c.Name, "actor", target, "err", err, "in", wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(wait*2, time.Minute)
+		}
+	}
 }
 
 // Addr returns the address the instance listens on.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +33,7 @@ const (
 // deliverer sends queued deliveries with a bounded pool of workers.
 type deliverer struct {
 	f       *Federation
+	client  *http.Client // f.client, but redirects are returned, not followed
 	workers int
 	retry   coopfed.RetryPolicy
 	breaker *breaker
@@ -49,11 +52,18 @@ type deliverer struct {
 }
 
 func newDeliverer(f *Federation, workers int, retry coopfed.RetryPolicy) *deliverer {
+	// Why no redirects: a client following a 301/302/303 turns the POST
+	// into a GET and would report the page it lands on as a delivery; a
+	// 307/308 would re-send a signature whose (request-target) and host
+	// name the old URL. A redirected inbox is a failed attempt, retried.
+	client := *f.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &deliverer{
 		f:       f,
+		client:  &client,
 		workers: workers,
 		retry:   retry,
-		breaker: newBreaker(),
+		breaker: newBreaker(retry.Base),
 		wakeCh:  make(chan struct{}, 1),
 		coops:   map[int64]*coopfed.Coop{},
 	}
@@ -245,6 +255,7 @@ func (d *deliverer) deliver(job *coopfed.Delivery, signers map[int64]*httpsign.S
 	status, retryAfter, err := d.post(job, signers)
 	now := d.f.now()
 	res := store.DeliveryResult{ID: job.ID, Attempts: attempts}
+	var local *localError
 	switch {
 	case err == nil && status >= 200 && status <= 299:
 		d.breaker.success(job.Host)
@@ -257,13 +268,20 @@ func (d *deliverer) deliver(job *coopfed.Delivery, signers map[int64]*httpsign.S
 		res.State, res.Error = coopfed.DeliveryFailed, fmt.Sprintf("refused with status %d", status)
 		d.f.metrics.Delivery("refused", time.Since(started).Seconds())
 		return res
+	case errors.As(err, &local):
+		// Our own failure (a key that does not parse, an inbox URL we
+		// cannot build a request for) says nothing about the host.
+		res.Error = err.Error()
+		d.f.log.Error("delivery failed on our side", "inbox", job.Inbox, "err", err)
 	case err != nil:
 		res.Error = err.Error()
-		d.breaker.failure(job.Host, now)
+		d.hostFailed(job.Host, now)
 	default:
+		// 5xx, 401, 408, 429 and 3xx (see newDeliverer) are retried; only
+		// a server in trouble counts towards opening its breaker.
 		res.Error = fmt.Sprintf("status %d", status)
 		if status >= 500 {
-			d.breaker.failure(job.Host, now)
+			d.hostFailed(job.Host, now)
 		}
 	}
 	next, ok := d.retry.Next(now, job.CreatedAt, attempts, retryAfter, rnd)
@@ -277,25 +295,39 @@ func (d *deliverer) deliver(job *coopfed.Delivery, signers map[int64]*httpsign.S
 	return res
 }
 
+// hostFailed records a failure of host and logs when its breaker opens.
+func (d *deliverer) hostFailed(host string, now time.Time) {
+	if wait := d.breaker.failure(host, now); wait > 0 {
+		d.f.log.Info("pausing deliveries to a failing host", "host", host, "for", wait)
+	}
+}
+
+// localError wraps a failure on our side of a delivery, before anything
+// was sent.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
 // post sends the signed POST; the Date and signature are made fresh for
 // every attempt, as Mastodon refuses a Date more than an hour old.
 func (d *deliverer) post(job *coopfed.Delivery, signers map[int64]*httpsign.Signer) (int, time.Duration, error) {
 	signer, err := d.signer(job.CoopID, signers)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, &localError{err}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, job.Inbox, bytes.NewReader(job.Body))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, &localError{err}
 	}
 	req.Header.Set("Content-Type", `application/activity+json`)
 	req.Header.Set("Accept", acceptActivity)
 	if err := signer.SignPost(req, job.Body, d.f.now()); err != nil {
-		return 0, 0, err
+		return 0, 0, &localError{err}
 	}
-	resp, err := d.f.client.Do(req)
+	resp, err := d.client.Do(req)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -304,25 +336,40 @@ func (d *deliverer) post(job *coopfed.Delivery, signers map[int64]*httpsign.Sign
 	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), d.f.now()), nil
 }
 
-// parseRetryAfter reads seconds or an HTTP date; 0 when absent.
+// maxRetryAfter bounds a Retry-After: far beyond any give-up time, so the
+// retry policy abandons the row, yet small enough not to overflow.
+const maxRetryAfter = 30 * 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After of delay seconds or an HTTP date
+// (RFC 9110, section 10.2.3); 0 when absent, unparsable or in the past.
 func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
+	// A number too large for int64 comes back as the largest one, capped
+	// below like any long delay.
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }
 
-// breaker is a per-host circuit breaker: after consecutive failures a host
-// is skipped for a growing while, so a dead instance does not hold workers
-// that live ones need.
+// breaker is a per-host circuit breaker: after breakerThreshold
+// consecutive failures a host is skipped for a while that doubles with each
+// failed probe, so a dead instance does not hold workers that live ones
+// need. Any answer that shows the host alive (2xx, or a 4xx refusal) closes
+// it. The pauses scale with the retry policy's base wait, so an operator
+// who shortens retries shortens these too.
 type breaker struct {
 	mu    sync.Mutex
+	base  time.Duration // first pause
 	hosts map[string]*hostState
 }
 
@@ -331,9 +378,17 @@ type hostState struct {
 	openUntil time.Time
 }
 
-const breakerThreshold = 5
+const (
+	// breakerThreshold is how many consecutive failures open a breaker.
+	breakerThreshold = 5
+	// breakerMaxDoublings caps the pause at base<<7: about an hour with
+	// the default 30 s base.
+	breakerMaxDoublings = 7
+)
 
-func newBreaker() *breaker { return &breaker{hosts: map[string]*hostState{}} }
+func newBreaker(base time.Duration) *breaker {
+	return &breaker{base: base, hosts: map[string]*hostState{}}
+}
 
 func (b *breaker) success(host string) {
 	b.mu.Lock()
@@ -341,7 +396,9 @@ func (b *breaker) success(host string) {
 	delete(b.hosts, host)
 }
 
-func (b *breaker) failure(host string, now time.Time) {
+// failure records a failed attempt on host and returns the pause it
+// starts, or 0 when the breaker stays closed or was already open.
+func (b *breaker) failure(host string, now time.Time) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	h := b.hosts[host]
@@ -349,11 +406,20 @@ func (b *breaker) failure(host string, now time.Time) {
 		h = &hostState{}
 		b.hosts[host] = h
 	}
-	h.failures++
-	if h.failures >= breakerThreshold {
-		wait := 30 * time.Second << min(h.failures-breakerThreshold, 7) // 30 s up to about an hour
-		h.openUntil = now.Add(wait)
+	if now.Before(h.openUntil) {
+		// Why: these attempts were sent before the breaker opened and fail
+		// with the same outage; counting each would double the pause per
+		// queued row, and a host down for seconds would be shut out for
+		// an hour.
+		return 0
 	}
+	h.failures++
+	if h.failures < breakerThreshold {
+		return 0
+	}
+	wait := b.base << min(h.failures-breakerThreshold, breakerMaxDoublings)
+	h.openUntil = now.Add(wait)
+	return wait
 }
 
 // open lists the hosts not to contact now.

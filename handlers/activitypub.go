@@ -29,6 +29,7 @@ func wantsJSON(r *http.Request) bool {
 func (s *Server) routeActivityPub(r *mux.Router) {
 	r.HandleFunc(federation.RouteSharedInbox, s.postInbox).Methods(http.MethodPost)
 	r.HandleFunc(federation.RouteCoopInbox, s.postInbox).Methods(http.MethodPost)
+	r.HandleFunc(federation.RouteCoopInbox, s.getInbox).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(federation.RouteInstanceActor, s.getInstanceActor).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(federation.RouteInstanceActor+"/outbox", s.getInstanceOutbox).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(federation.RouteCoopOutbox, s.getOutbox).Methods(http.MethodGet, http.MethodHead)
@@ -46,6 +47,25 @@ func (s *Server) postInbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// getInbox serves a coop's inbox to a GET. ActivityPub makes the inbox an
+// OrderedCollection whose contents a server filters by who asks; what a
+// coop received is its own business, so every reader sees it empty.
+func (s *Server) getInbox(w http.ResponseWriter, r *http.Request) {
+	c, err := s.store.CoopByName(r.Context(), mux.Vars(r)["name"])
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	doc, err := s.fed.CollectionPage(s.iris.CoopInbox(c.Name), 1, 0, nil)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	doc["id"], doc["type"] = s.iris.CoopInbox(c.Name), "OrderedCollection"
+	delete(doc, "partOf")
+	s.writeActivity(w, r, doc)
 }
 
 func (s *Server) writeActivity(w http.ResponseWriter, r *http.Request, doc any) {

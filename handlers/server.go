@@ -24,6 +24,11 @@ type Config struct {
 	Federation *federation.Federation
 	Templates  *templates.Templates
 	Logger     *slog.Logger
+	// Metrics is served at /metrics; nil for none.
+	Metrics *Metrics
+	// MetricsToken, when set, must be presented as a bearer token to read
+	// /metrics.
+	MetricsToken string
 }
 
 // Server holds what the handlers need.
@@ -33,6 +38,9 @@ type Server struct {
 	iris  *federation.IRIs
 	tmpl  *templates.Templates
 	log   *slog.Logger
+
+	metrics      *Metrics
+	metricsToken string
 }
 
 // New returns a Server.
@@ -41,13 +49,14 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{store: cfg.Store, fed: cfg.Federation, iris: cfg.Federation.IRIs(), tmpl: cfg.Templates, log: log}
+	return &Server{store: cfg.Store, fed: cfg.Federation, iris: cfg.Federation.IRIs(), tmpl: cfg.Templates, log: log, metrics: cfg.Metrics, metricsToken: cfg.MetricsToken}
 }
 
 // Handler returns the instance's router wrapped in logging and recovery.
 func (s *Server) Handler() http.Handler {
 	r := mux.NewRouter()
 	r.StrictSlash(false)
+	s.routeOperations(r)
 	s.routeDiscovery(r)
 	s.routeActivityPub(r)
 	s.routeAPI(r.PathPrefix("/api/v1").Subrouter())
@@ -76,6 +85,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
+		if s.metrics != nil {
+			s.metrics.request(rec.status)
+		}
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))

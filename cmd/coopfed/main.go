@@ -1,8 +1,11 @@
 // Command coopfed runs a coopfed instance and administers its database.
 //
-//	coopfed serve [--addr 127.0.0.1:8080] [--url http://localhost:8080] [--db coopfed.db] [--coop NAME] [--allow-private-network]
+//	coopfed serve [--addr 127.0.0.1:8080] [--url http://localhost:8080] [--db coopfed.db] [--coop NAME] [--allow-private-network] [--retry-base 30s]
 //	coopfed coop create NAME [--db PATH] [--display-name TEXT]
 //	coopfed token create --coop NAME [--db PATH]
+//	coopfed backup --db PATH --out FILE
+//	coopfed export --coop NAME [--db PATH] [--include-private-key]
+//	coopfed healthcheck [--addr 127.0.0.1:8080]
 //	coopfed version
 //
 // Every flag can also be set with an environment variable: --addr is
@@ -31,16 +34,25 @@ import (
 )
 
 func main() {
+	os.Exit(runMain(os.Args[1:]))
+}
+
+// runMain runs the command with SIGINT and SIGTERM cancelling it (serve
+// then shuts down gracefully) and returns the exit status: 0, 1 for a
+// failure, 2 for a usage error. Tests re-execute the test binary into it,
+// so they exercise exactly what the binary does.
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, args, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "coopfed:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
-			os.Exit(2)
+			return 2
 		}
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 type usageError struct{ msg string }
@@ -51,9 +63,20 @@ const usage = `usage:
   coopfed serve [flags]              run the server (coopfed serve -h for flags)
   coopfed coop create NAME [flags]   add a coop to the instance
   coopfed token create --coop NAME   print a new admin API token for a coop
+  coopfed backup --out FILE          copy the database while the server runs
+  coopfed export --coop NAME         write a coop's data as JSON
+  coopfed healthcheck                exit 0 when the local server answers /healthz
   coopfed version                    print the version`
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		// Why: -h has printed the flags and must stop there (serve would
+		// otherwise go on to start with defaults), yet asking for help is
+		// not a failure.
+		if errors.Is(err, flag.ErrHelp) {
+			err = nil
+		}
+	}()
 	if len(args) == 0 {
 		return usageError{usage}
 	}
@@ -70,6 +93,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError{"usage: coopfed token create --coop NAME [--db PATH]"}
 		}
 		return tokenCreate(ctx, args[2:], stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "%s %s\n", federation.SoftwareName, federation.SoftwareVersion)
 		return nil
@@ -120,10 +149,19 @@ func (fs flagSet) int(name string, def int, help string) *int {
 	return fs.Int(name, def, help+" (env "+envName(name)+")")
 }
 
+func (fs flagSet) duration(name string, def time.Duration, help string) *time.Duration {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	return fs.Duration(name, def, help+" (env "+envName(name)+")")
+}
+
 func (fs flagSet) parse(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return err // run turns it into success
 		}
 		return usageError{err.Error()}
 	}
@@ -156,8 +194,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logFormat := fs.string("log-format", "text", "log format: text or json")
 	logLevel := fs.string("log-level", "info", "log level: debug, info, warn, error")
 	shutdownTimeout := fs.int("shutdown-timeout", 20, "seconds to finish requests and deliveries in flight on shutdown")
+	follow := fs.string("follow", "", "comma-separated actors (name@host or URLs) the first coop follows once serving; retried until they answer")
+	metricsToken := fs.string("metrics-token", "", "bearer token required to read /metrics (open when empty)")
+	inboxRate := fs.int("inbox-rate", 50, "inbox POSTs per second allowed from one remote host (bursts of 10x); 0 for no limit")
+	retryBase := fs.duration("retry-base", coopfed.DefaultRetryPolicy.Base, "first wait before a failed delivery is retried; waits double up to 6h and deliveries are given up after 72h")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	retry := coopfed.DefaultRetryPolicy
+	retry.Base = *retryBase
+	if err := retry.Validate(); err != nil {
+		return usageError{"--retry-base must be positive and at most " + retry.Max.String()}
 	}
 	log, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -167,7 +214,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, port, _ := strings.Cut(*addr, ":")
 		*baseURL = "http://localhost:" + port
 	}
-	a, err := app.Open(ctx, app.Config{Addr: *addr, URL: *baseURL, DB: *db, Coop: *coop, AllowPrivate: *allowPrivate, Workers: *workers, Logger: log})
+	a, err := app.Open(ctx, app.Config{Addr: *addr, URL: *baseURL, DB: *db, Coop: *coop, AllowPrivate: *allowPrivate, Workers: *workers, Logger: log, Retry: &retry,
+		Follow: splitList(*follow), MetricsToken: *metricsToken, InboxRate: inboxLimit(*inboxRate), InboxBurst: 10 * *inboxRate})
 	if err != nil {
 		return err
 	}
@@ -271,4 +319,24 @@ func describe(err error) error {
 		return errors.New(msg)
 	}
 	return err
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// inboxLimit turns the --inbox-rate flag into federation's setting, where
+// a negative rate means no limit.
+func inboxLimit(perSecond int) float64 {
+	if perSecond <= 0 {
+		return -1
+	}
+	return float64(perSecond)
 }

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/coopfed/coopfed/store"
+)
+
+// runOK runs the command in-process and fails the test on an error.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("coopfed %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String()
+}
+
+func TestCoopTokenExportBackup(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "coopfed.db")
+	runOK(t, "coop", "create", "bakery", "--db", db, "--display-name", "The Bakery")
+	runOK(t, "coop", "create", "farm", "--db", db)
+	token := strings.TrimSpace(runOK(t, "token", "create", "--coop", "bakery", "--db", db))
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.CoopByToken(context.Background(), token)
+	st.Close()
+	if err != nil || c.Name != "bakery" {
+		t.Fatalf("token does not grant the bakery: %v %v", c, err)
+	}
+
+	var exp exportFile
+	if err := json.Unmarshal([]byte(runOK(t, "export", "--coop", "bakery", "--db", db)), &exp); err != nil {
+		t.Fatal(err)
+	}
+	if exp.Coop.Name != "bakery" || exp.Coop.DisplayName != "The Bakery" || exp.Coop.PublicKeyPEM == "" {
+		t.Fatalf("export: %+v", exp.Coop)
+	}
+	if exp.Coop.PrivateKeyPEM != "" {
+		t.Fatal("export wrote the private key without --include-private-key")
+	}
+	if exp.Followers == nil || exp.Following == nil || exp.Announcements == nil {
+		t.Fatal("export lists must be present (empty) rather than null")
+	}
+	if err := json.Unmarshal([]byte(runOK(t, "export", "--coop", "bakery", "--db", db, "--include-private-key")), &exp); err != nil || !strings.Contains(exp.Coop.PrivateKeyPEM, "PRIVATE KEY") {
+		t.Fatalf("export --include-private-key: %v", err)
+	}
+
+	backup := filepath.Join(dir, "backup.db")
+	runOK(t, "backup", "--db", db, "--out", backup)
+	b, err := store.Open(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if coops, err := b.Coops(context.Background()); err != nil || len(coops) != 2 {
+		t.Fatalf("backup holds %d coops (%v), want 2", len(coops), err)
+	}
+	if err := run(context.Background(), []string{"backup", "--db", db, "--out", backup}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Fatal("a second backup to the same file must fail, not overwrite")
+	}
+}
+
+// serveFlags returns the flag names `coopfed serve -h` documents.
+func serveFlags(t *testing.T) map[string]bool {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "-h"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z-]+)`).FindAllStringSubmatch(out.String(), -1) {
+		flags[m[1]] = true
+	}
+	if len(flags) < 5 {
+		t.Fatalf("could not read serve's flags from:\n%s", out.String())
+	}
+	return flags
+}
+
+// The compose file and the Dockerfile must only use flags and COOPFED_*
+// variables the binary knows, and only subcommands it has: a renamed flag
+// would otherwise break `docker compose up` silently.
+func TestContainerFilesMatchFlags(t *testing.T) {
+	flags := serveFlags(t)
+	known := func(name string) bool { return flags[name] }
+	envToFlag := func(env string) string {
+		return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "COOPFED_")), "_", "-")
+	}
+	for _, file := range []string{"../../docker-compose.yml", "../../Dockerfile"} {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(body)
+		for _, m := range regexp.MustCompile(`--([a-z][a-z-]*)`).FindAllStringSubmatch(text, -1) {
+			if file == "../../Dockerfile" {
+				continue // the Dockerfile's -- flags belong to go build and apt-get
+			}
+			if !known(m[1]) {
+				t.Errorf("%s uses --%s, which coopfed serve does not have", file, m[1])
+			}
+		}
+		for _, m := range regexp.MustCompile(`COOPFED_[A-Z_]+`).FindAllString(text, -1) {
+			if !known(envToFlag(m)) {
+				t.Errorf("%s sets %s, which matches no flag of coopfed serve", file, m)
+			}
+		}
+	}
+	docker, _ := os.ReadFile("../../Dockerfile")
+	for _, sub := range []string{`CMD ["serve"]`, `"healthcheck"`} {
+		if !strings.Contains(string(docker), sub) {
+			t.Errorf("Dockerfile lacks %s", sub)
+		}
+	}
+	var out bytes.Buffer
+	run(context.Background(), []string{"help"}, &out, &out)
+	for _, sub := range []string{"serve", "healthcheck"} {
+		if !strings.Contains(out.String(), "coopfed "+sub) {
+			t.Errorf("coopfed has no %s subcommand, which the Dockerfile uses", sub)
+		}
+	}
+}
