@@ -21,6 +21,10 @@ type incoming struct {
 	object   *object // embedded object, when there is one
 	version  string  // distinguishes edits that reuse an activity id
 
+	// item is the object as the timeline keeps it, sanitised before the
+	// transaction so the single writer is held as briefly as possible.
+	item *coopfed.TimelineItem
+
 	tx       *store.Tx
 	enqueued bool
 }
@@ -247,6 +251,7 @@ func checkCreate(ctx context.Context, in *incoming) error {
 	if in.object.Type.Main() == "" {
 		return coopfed.Errorf(coopfed.EINVALID, "object has no type")
 	}
+	in.item = in.timelineItem()
 	return nil
 }
 
@@ -294,7 +299,7 @@ func isPublic(iri string) bool {
 	return iri == PublicIRI || iri == "as:Public" || iri == "Public"
 }
 
-func (in *incoming) timelineItem(coopID int64) *coopfed.TimelineItem {
+func (in *incoming) timelineItem() *coopfed.TimelineItem {
 	o := in.object
 	content := string(o.Content)
 	if content == "" {
@@ -305,10 +310,9 @@ func (in *incoming) timelineItem(coopID int64) *coopfed.TimelineItem {
 	}
 	published := parseTime(o.Published)
 	if published.IsZero() {
-		published = in.tx.Now()
+		published = in.f.now()
 	}
 	it := &coopfed.TimelineItem{
-		CoopID:      coopID,
 		ActivityIRI: in.act.ID,
 		ObjectIRI:   o.ID,
 		ObjectType:  o.Type.Main(),
@@ -334,7 +338,9 @@ func applyCreate(ctx context.Context, in *incoming) error {
 		return err
 	}
 	for _, id := range coops {
-		if err := in.tx.PutTimelineItem(in.timelineItem(id)); err != nil {
+		it := *in.item
+		it.CoopID = id
+		if err := in.tx.PutTimelineItem(&it); err != nil {
 			return err
 		}
 	}
@@ -362,6 +368,7 @@ func checkUpdate(ctx context.Context, in *incoming) error {
 	if len(in.object.AttributedTo) > 0 && !in.object.AttributedTo.Has(in.signer.IRI) {
 		return coopfed.Errorf(coopfed.EFORBIDDEN, "object attributed to another actor")
 	}
+	in.item = in.timelineItem()
 	return nil
 }
 
@@ -382,8 +389,7 @@ func applyUpdate(ctx context.Context, in *incoming) error {
 		a.FetchedAt = in.tx.Now()
 		return in.tx.PutRemoteActor(a)
 	}
-	it := in.timelineItem(0)
-	_, err := in.tx.UpdateTimelineObject(it)
+	_, err := in.tx.UpdateTimelineObject(in.item)
 	return err
 }
 

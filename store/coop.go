@@ -40,6 +40,7 @@ func (tx *Tx) CreateCoop(c *coopfed.Coop) error {
 		return fmt.Errorf("store: create coop: %w", err)
 	}
 	c.ID, err = res.LastInsertId()
+	tx.dirty = true
 	return err
 }
 
@@ -49,12 +50,21 @@ func (tx *Tx) UpdateCoopProfile(c *coopfed.Coop) error {
 		return err
 	}
 	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE coops SET display_name = ?, summary = ?, locked = ? WHERE id = ?`, c.DisplayName, c.Summary, c.Locked, c.ID)
+	tx.dirty = true
 	return err
 }
 
 // CoopByName returns the coop with that name, or ENOTFOUND.
 func (s *Store) CoopByName(ctx context.Context, name string) (*coopfed.Coop, error) {
-	return coopByName(ctx, s.read, name)
+	if c, ok := s.cache.coop(name); ok {
+		return &c, nil // a copy: callers may change theirs
+	}
+	c, err := coopByName(ctx, s.read, name)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.putCoop(*c)
+	return c, nil
 }
 
 // CoopByName returns the coop with that name, inside the transaction.

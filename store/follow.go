@@ -125,7 +125,7 @@ func (tx *Tx) DeleteFollowing(coopID int64, actorIRI string) (bool, error) {
 // IsFollowing reports whether any local coop follows the actor (accepted),
 // and which coops do.
 func (tx *Tx) CoopsFollowing(actorIRI string) ([]int64, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT coop_id FROM following WHERE actor_iri = ? AND state = 'accepted'`, actorIRI)
+	rows, err := tx.query(sqlCoopsFollowing, actorIRI)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 // version distinguishes edits that reuse one activity id (GoToSocial sends
 // every edit of a status as the same Update id with a newer `updated`).
 func (tx *Tx) MarkSeen(activityIRI, version string) (bool, error) {
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT OR IGNORE INTO inbox_seen (activity_iri, version, received_at) VALUES (?, ?, ?)`, activityIRI, version, ms(tx.now))
+	res, err := tx.exec(sqlMarkSeen, activityIRI, version, ms(tx.now))
 	if err != nil {
 		return false, fmt.Errorf("store: mark seen: %w", err)
 	}
@@ -37,10 +37,7 @@ func (tx *Tx) PutTimelineItem(it *coopfed.TimelineItem) error {
 	if it.Updated != nil {
 		updated = ms(*it.Updated)
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO timeline (coop_id, activity_iri, object_iri, object_type, actor_iri, content, summary, url, in_reply_to, published, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(coop_id, object_iri) DO UPDATE SET content = excluded.content, summary = excluded.summary, url = excluded.url, updated = excluded.updated
-		WHERE timeline.actor_iri = excluded.actor_iri AND timeline.deleted = 0`,
+	_, err := tx.exec(sqlPutTimeline,
 		it.CoopID, it.ActivityIRI, it.ObjectIRI, it.ObjectType, it.ActorIRI, it.Content, it.Summary, it.URL, it.InReplyTo, ms(it.Published), updated)
 	if err != nil {
 		return fmt.Errorf("store: timeline: %w", err)
@@ -123,48 +120,60 @@ func (s *Store) Timeline(ctx context.Context, f TimelineFilter) ([]*coopfed.Time
 func (tx *Tx) BlockDomain(domain, reason string) error {
 	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO domain_blocks (domain, reason, created_at) VALUES (?, ?, ?) ON CONFLICT(domain) DO UPDATE SET reason = excluded.reason`,
 		strings.ToLower(strings.TrimSpace(domain)), reason, ms(tx.now))
+	tx.dirty = true
 	return err
 }
 
 // UnblockDomain lifts a domain block.
 func (tx *Tx) UnblockDomain(domain string) error {
 	_, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM domain_blocks WHERE domain = ?`, strings.ToLower(domain))
+	tx.dirty = true
 	return err
 }
 
 // BlockActor refuses all traffic from one remote actor.
 func (tx *Tx) BlockActor(actorIRI, reason string) error {
 	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO actor_blocks (actor_iri, reason, created_at) VALUES (?, ?, ?) ON CONFLICT(actor_iri) DO UPDATE SET reason = excluded.reason`, actorIRI, reason, ms(tx.now))
+	tx.dirty = true
 	return err
 }
 
 // UnblockActor lifts an actor block.
 func (tx *Tx) UnblockActor(actorIRI string) error {
 	_, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM actor_blocks WHERE actor_iri = ?`, actorIRI)
+	tx.dirty = true
 	return err
 }
 
 // DomainBlocked reports whether host or any parent domain is blocked.
 func (s *Store) DomainBlocked(ctx context.Context, host string) (bool, error) {
+	b, err := s.blockSet(ctx)
+	if err != nil || len(b.domains) == 0 {
+		return false, err
+	}
 	host = strings.ToLower(host)
 	if i := strings.LastIndex(host, ":"); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i] // a block names a domain, whatever the port
 	}
-	candidates := []any{host}
-	for h := host; strings.Contains(h, "."); {
-		h = h[strings.Index(h, ".")+1:]
-		candidates = append(candidates, h)
+	for h := host; ; {
+		if b.domains[h] {
+			return true, nil
+		}
+		i := strings.Index(h, ".")
+		if i < 0 {
+			return false, nil
+		}
+		h = h[i+1:]
 	}
-	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM domain_blocks WHERE domain IN (?`+strings.Repeat(`, ?`, len(candidates)-1)+`)`, candidates...).Scan(&n)
-	return n > 0, err
 }
 
 // ActorBlocked reports whether an actor is blocked.
 func (s *Store) ActorBlocked(ctx context.Context, actorIRI string) (bool, error) {
-	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM actor_blocks WHERE actor_iri = ?`, actorIRI).Scan(&n)
-	return n > 0, err
+	b, err := s.blockSet(ctx)
+	if err != nil {
+		return false, err
+	}
+	return b.actors[actorIRI], nil
 }
 
 // DomainBlocks lists blocked domains.

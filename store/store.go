@@ -32,6 +32,8 @@ type Store struct {
 	write *sql.DB
 	read  *sql.DB
 	now   func() time.Time
+	cache cache
+	hot   map[string]*sql.Stmt // prepared write statements, by query text
 }
 
 // Option configures a Store.
@@ -68,6 +70,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepareHot(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -80,6 +86,9 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	for _, st := range s.hot {
+		st.Close()
+	}
 	err1 := s.write.Close()
 	err2 := s.read.Close()
 	return errors.Join(err1, err2)
@@ -149,6 +158,9 @@ type Tx struct {
 	tx  *sql.Tx
 	ctx context.Context
 	now time.Time
+	s   *Store
+	// dirty is set by writes that change what the cache holds.
+	dirty bool
 }
 
 // Now returns the transaction's timestamp, one value for all its rows.
@@ -161,11 +173,15 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer sqltx.Rollback()
-	if err := fn(&Tx{tx: sqltx, ctx: ctx, now: s.now()}); err != nil {
+	tx := &Tx{tx: sqltx, ctx: ctx, now: s.now(), s: s}
+	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := sqltx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if tx.dirty {
+		s.cache.invalidate()
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ CREATE TABLE inbox_seen (
     version      TEXT NOT NULL DEFAULT '',
     received_at  INTEGER NOT NULL,
     PRIMARY KEY (activity_iri, version)
-);
+) WITHOUT ROWID; -- the key is the row: one B-tree instead of a table plus an index
 
 -- What followed actors sent to a local coop.
 CREATE TABLE timeline (
@@ -136,10 +136,10 @@ CREATE TABLE timeline (
     published    INTEGER NOT NULL,
     updated      INTEGER,
     deleted      INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (coop_id, object_iri)
+    -- object first: edits and deletions look objects up by IRI alone
+    UNIQUE (object_iri, coop_id)
 );
 CREATE INDEX timeline_coop ON timeline(coop_id, id);
-CREATE INDEX timeline_object ON timeline(object_iri);
 
 CREATE TABLE domain_blocks (
     domain     TEXT PRIMARY KEY,
