@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coopfed/coopfed"
@@ -56,6 +57,9 @@ type App struct {
 	listener net.Listener
 	cancel   context.CancelFunc
 	served   chan error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // Open opens the database, creates the first coop when there is none and
@@ -190,6 +194,11 @@ func (a *App) Wait() error {
 // flight finish within ctx, leaves the rest queued for the next start and
 // closes the database.
 func (a *App) Shutdown(ctx context.Context) error {
+	a.shutdownOnce.Do(func() { a.shutdownErr = a.shutdown(ctx) })
+	return a.shutdownErr
+}
+
+func (a *App) shutdown(ctx context.Context) error {
 	var errs []error
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))

@@ -107,6 +107,7 @@ func (d *deliverer) start(parent context.Context) {
 func (d *deliverer) stop(ctx context.Context) error {
 	d.mu.Lock()
 	cancel := d.cancel
+	d.cancel = nil // a second stop finds nothing to do
 	d.mu.Unlock()
 	if cancel == nil {
 		return nil

@@ -27,6 +27,7 @@ func (f *Federation) CoopActor(c *coopfed.Coop) (map[string]any, error) {
 	o.SetActivityStreamsFollowing(iriProp(streams.NewActivityStreamsFollowingProperty(), f.iris.CoopFollowing(c.Name)))
 	o.SetActivityStreamsPublished(publishedProp(c.CreatedAt))
 	o.SetW3IDSecurityV1PublicKey(publicKeyProp(f.iris.CoopKey(c.Name), id, c.PublicKeyPEM))
+	o.SetActivityStreamsIcon(iconProp(f.iris.CoopAvatar(c.Name)))
 	return serialize(o, actorContext, map[string]any{
 		// go-fed's vocabulary lacks these; Mastodon reads them.
 		"endpoints":                 map[string]any{"sharedInbox": f.iris.SharedInbox()},
@@ -160,5 +161,18 @@ func (f *Federation) Tombstone(iri, formerType string, deleted time.Time) map[st
 func attributedToProp(iri string) vocab.ActivityStreamsAttributedToProperty {
 	p := streams.NewActivityStreamsAttributedToProperty()
 	p.AppendIRI(mustURL(iri))
+	return p
+}
+
+// iconProp is an actor's avatar: an Image with its media type, as Mastodon
+// reads it.
+func iconProp(url string) vocab.ActivityStreamsIconProperty {
+	img := streams.NewActivityStreamsImage()
+	mt := streams.NewActivityStreamsMediaTypeProperty()
+	mt.Set("image/png")
+	img.SetActivityStreamsMediaType(mt)
+	img.SetActivityStreamsUrl(urlProp(url))
+	p := streams.NewActivityStreamsIconProperty()
+	p.AppendActivityStreamsImage(img)
 	return p
 }

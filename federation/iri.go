@@ -18,6 +18,7 @@ const (
 	RouteCoopOutbox    = "/coops/{name}/outbox"
 	RouteCoopFollowers = "/coops/{name}/followers"
 	RouteCoopFollowing = "/coops/{name}/following"
+	RouteCoopAvatar    = "/coops/{name}/avatar.png"
 	RouteSharedInbox   = "/inbox"
 	RouteInstanceActor = "/actor"
 	RouteNote          = "/notes/{id}"
@@ -78,6 +79,9 @@ func (i *IRIs) CoopFollowers(name string) string { return i.Coop(name) + "/follo
 
 // CoopFollowing returns a coop's following collection.
 func (i *IRIs) CoopFollowing(name string) string { return i.Coop(name) + "/following" }
+
+// CoopAvatar returns the URL of a coop's avatar image.
+func (i *IRIs) CoopAvatar(name string) string { return i.Coop(name) + "/avatar.png" }
 
 // CoopKey returns the id of a coop's public key. The fragment form is what
 // Mastodon uses; peers resolve it by fetching the actor.

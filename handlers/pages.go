@@ -16,6 +16,7 @@ func (s *Server) routePages(r *mux.Router) {
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", http.FileServerFS(templates.Static())))
 	r.HandleFunc("/", s.getHome).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(federation.RouteCoop, s.getCoop).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(federation.RouteCoopAvatar, s.getAvatar).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(federation.RouteNote, s.getNote).Methods(http.MethodGet, http.MethodHead)
 }
 
