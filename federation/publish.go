@@ -217,3 +217,34 @@ func withContext(doc map[string]any, context any) map[string]any {
 	out["@context"] = context
 	return out
 }
+
+// UpdateProfile stores a coop's new display name, summary and locked flag
+// and sends the new actor document to its followers as Update, so their
+// servers refresh the profile they show.
+func (f *Federation) UpdateProfile(ctx context.Context, c *coopfed.Coop) error {
+	err := f.store.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdateCoopProfile(c); err != nil {
+			return err
+		}
+		actor, err := f.CoopActor(c)
+		if err != nil {
+			return err
+		}
+		delete(actor, "@context")
+		coopIRI := f.iris.Coop(c.Name)
+		doc := f.wrap("Update", f.iris.Activity(f.newID()), coopIRI, actor, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, tx.Now())
+		doc["@context"] = actorContext
+		// Not listed in the outbox: a profile edit is not a post.
+		inboxes, err := tx.FollowerInboxes(c.ID)
+		if err != nil {
+			return err
+		}
+		_, err = f.send(tx, c, doc, coopIRI, false, inboxes)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	f.delivery.wake()
+	return nil
+}

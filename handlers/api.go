@@ -19,6 +19,8 @@ import (
 const maxAPIBody = 64 << 10
 
 func (s *Server) routeAPI(r *mux.Router) {
+	r.HandleFunc("/coops/{coop}", s.apiGetCoop).Methods(http.MethodGet)
+	r.HandleFunc("/coops/{coop}", s.apiUpdateCoop).Methods(http.MethodPatch)
 	r.HandleFunc("/coops/{coop}/announcements", s.apiCreateAnnouncement).Methods(http.MethodPost)
 	r.HandleFunc("/objects", s.apiDeleteObject).Methods(http.MethodDelete)
 	r.HandleFunc("/coops/{coop}/following", s.apiFollow).Methods(http.MethodPost)
@@ -81,6 +83,56 @@ func decode(r *http.Request, v any) error {
 		return coopfed.Errorf(coopfed.EINVALID, "body has data after the JSON value")
 	}
 	return nil
+}
+
+func (s *Server) coopJSON(c *coopfed.Coop) map[string]any {
+	return map[string]any{
+		"name": c.Name, "handle": c.Name + "@" + s.iris.Host(), "id": s.iris.Coop(c.Name),
+		"display_name": c.DisplayName, "summary": c.Summary, "locked": c.Locked,
+		"created_at": c.CreatedAt.UTC().Format(time.RFC3339),
+	}
+}
+
+func (s *Server) apiGetCoop(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", s.coopJSON(c))
+}
+
+// apiUpdateCoop changes the profile fields given (others keep their value)
+// and federates the new profile.
+func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in struct {
+		DisplayName *string `json:"display_name"`
+		Summary     *string `json:"summary"`
+		Locked      *bool   `json:"locked"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.DisplayName != nil {
+		c.DisplayName = strings.TrimSpace(*in.DisplayName)
+	}
+	if in.Summary != nil {
+		c.Summary = strings.TrimSpace(*in.Summary)
+	}
+	if in.Locked != nil {
+		c.Locked = *in.Locked
+	}
+	if err := s.fed.UpdateProfile(r.Context(), c); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", s.coopJSON(c))
 }
 
 func (s *Server) apiCreateAnnouncement(w http.ResponseWriter, r *http.Request) {
