@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Coop is a cooperative hosted on this instance. Each coop is an ActivityPub
@@ -45,10 +46,10 @@ func (c *Coop) Validate() error {
 		return err
 	}
 	fields := map[string]string{}
-	if len(c.DisplayName) > 100 {
+	if utf8.RuneCountInString(c.DisplayName) > 100 {
 		fields["display_name"] = "at most 100 characters"
 	}
-	if len(c.Summary) > 5000 {
+	if utf8.RuneCountInString(c.Summary) > 5000 {
 		fields["summary"] = "at most 5000 characters"
 	}
 	if c.PublicKeyPEM == "" || c.PrivateKeyPEM == "" {

@@ -42,7 +42,9 @@ func (f *Federation) CollectionPage(id string, page int, total int64, items []an
 		prev.SetIRI(mustURL(pageIRI(id, page-1)))
 		p.SetActivityStreamsPrev(prev)
 	}
-	m, err := serialize(p, ContextActivityStreams, nil)
+	// The page embeds our activities, whose terms (sensitive, Hashtag)
+	// need the object context.
+	m, err := serialize(p, objectContext, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/federation/httpsign"
+	"github.com/coopfed/coopfed/federation/transport"
 	"github.com/coopfed/coopfed/store"
 )
 
@@ -23,8 +24,9 @@ const (
 	// deliveryLease is how long a claimed row belongs to this process
 	// before another claim may take it.
 	deliveryLease = 2 * time.Minute
-	// deliveryTimeout bounds one POST.
-	deliveryTimeout = 15 * time.Second
+	// deliveryTimeout bounds one POST; the shared client's own timeout
+	// (transport.DefaultTimeout) is the same, so neither cuts the other.
+	deliveryTimeout = transport.DefaultTimeout
 	// idlePoll is how often the queue is read when nobody wakes it (for
 	// retries coming due).
 	idlePoll = time.Second

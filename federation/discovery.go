@@ -22,7 +22,8 @@ func (f *Federation) WebFingerResource(resource string) (name string, instance b
 		}
 		return strings.ToLower(user), false
 	}
-	if resource == f.iris.InstanceActor() {
+	// FEP-d556: the server's origin URI names its server-level actor.
+	if resource == f.iris.InstanceActor() || resource == f.iris.Base() || resource == f.iris.Base()+"/" {
 		return "", true
 	}
 	if n := f.iris.CoopName(resource); n != "" && f.iris.Coop(n) == resource {
@@ -52,6 +53,8 @@ func (f *Federation) InstanceWebFinger() map[string]any {
 		"aliases": []string{f.iris.InstanceActor()},
 		"links": []map[string]any{
 			{"rel": "self", "type": "application/activity+json", "href": f.iris.InstanceActor()},
+			// FEP-d556 links a server-level actor by its type.
+			{"rel": "https://www.w3.org/ns/activitystreams#Application", "type": "application/activity+json", "href": f.iris.InstanceActor()},
 		},
 	}
 }

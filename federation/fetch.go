@@ -59,7 +59,7 @@ func (f *Federation) FetchJSON(ctx context.Context, iri string) ([]byte, string,
 	resp, err := f.client.Do(req)
 	if err != nil {
 		f.metrics.RemoteFetch("error")
-		return nil, "", coopfed.Errorf(coopfed.EUNAVAILABLE, "fetching %s: %v", u, err)
+		return nil, "", f.unreachable(u.Host, err)
 	}
 	defer resp.Body.Close()
 	switch {
@@ -76,7 +76,7 @@ func (f *Federation) FetchJSON(ctx context.Context, iri string) ([]byte, string,
 	body, err := transport.ReadBody(resp.Body, transport.DefaultMaxBody)
 	if err != nil {
 		f.metrics.RemoteFetch("error")
-		return nil, "", coopfed.Errorf(coopfed.EUNAVAILABLE, "fetching %s: %v", u, err)
+		return nil, "", f.unreachable(u.Host, err)
 	}
 	f.metrics.RemoteFetch("ok")
 	return body, resp.Request.URL.String(), nil
@@ -324,7 +324,7 @@ func (f *Federation) webfingerAt(ctx context.Context, target string) (string, er
 	req.Header.Set("Accept", "application/jrd+json, application/json")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: %v", u.Host, err)
+		return "", f.unreachable(u.Host, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
@@ -334,7 +334,7 @@ func (f *Federation) webfingerAt(ctx context.Context, target string) (string, er
 	}
 	body, err := transport.ReadBody(resp.Body, 256<<10)
 	if err != nil {
-		return "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: %v", u.Host, err)
+		return "", f.unreachable(u.Host, err)
 	}
 	var jrd struct {
 		Links []struct {
@@ -344,7 +344,7 @@ func (f *Federation) webfingerAt(ctx context.Context, target string) (string, er
 		} `json:"links"`
 	}
 	if err := json.Unmarshal(body, &jrd); err != nil {
-		return "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: %v", u.Host, err)
+		return "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: the answer is not JSON", u.Host)
 	}
 	for _, l := range jrd.Links {
 		if l.Rel == "self" && (l.Type == "application/activity+json" || strings.HasPrefix(l.Type, "application/ld+json")) && l.Href != "" {
@@ -365,4 +365,12 @@ func (f *Federation) publicKey(a *coopfed.RemoteActor) (any, error) {
 		return nil, fmt.Errorf("federation: key of %s: %w", a.IRI, err)
 	}
 	return k, nil
+}
+
+// unreachable is the error for a remote server that could not be read. The
+// cause (DNS resolver, addresses, refusals) goes to the log only: it can
+// describe our network, which is not the client's business.
+func (f *Federation) unreachable(host string, cause error) error {
+	f.log.Info("remote server unreachable", "host", host, "err", cause)
+	return coopfed.Errorf(coopfed.EUNAVAILABLE, "could not reach %s", host)
 }

@@ -25,13 +25,15 @@ func (f *Federation) send(tx *store.Tx, c *coopfed.Coop, doc map[string]any, obj
 	return a, nil
 }
 
-// sendToFollowers is send addressed to every accepted follower.
-func (f *Federation) sendToFollowers(tx *store.Tx, c *coopfed.Coop, doc map[string]any, objectIRI string) (*coopfed.Activity, error) {
+// sendToFollowers is send addressed to every accepted follower. Listed
+// activities appear in the coop's outbox (Mastodon lists only posts there,
+// not deletions or profile edits).
+func (f *Federation) sendToFollowers(tx *store.Tx, c *coopfed.Coop, doc map[string]any, objectIRI string, listed bool) (*coopfed.Activity, error) {
 	inboxes, err := tx.FollowerInboxes(c.ID)
 	if err != nil {
 		return nil, err
 	}
-	return f.send(tx, c, doc, objectIRI, true, inboxes)
+	return f.send(tx, c, doc, objectIRI, listed, inboxes)
 }
 
 // sendAnswer answers a Follow with Accept or Reject, the Follow embedded
@@ -66,7 +68,7 @@ func (f *Federation) PublishNote(ctx context.Context, c *coopfed.Coop, content s
 		}
 		n.ID = o.ID
 		create := f.wrap("Create", n.IRI+"/activity", f.iris.Coop(c.Name), obj, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, n.Published)
-		_, err = f.sendToFollowers(tx, c, create, n.IRI)
+		_, err = f.sendToFollowers(tx, c, create, n.IRI, true)
 		return err
 	})
 	if err != nil {
@@ -94,7 +96,7 @@ func (f *Federation) DeleteObject(ctx context.Context, c *coopfed.Coop, iri stri
 			return err
 		}
 		doc := f.wrap("Delete", f.iris.Activity(f.newID()), f.iris.Coop(c.Name), f.tombstone(iri, o.Type, tx.Now()), []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, tx.Now())
-		_, err = f.sendToFollowers(tx, c, doc, iri)
+		_, err = f.sendToFollowers(tx, c, doc, iri, false)
 		return err
 	})
 	if err != nil {
@@ -234,12 +236,7 @@ func (f *Federation) UpdateProfile(ctx context.Context, c *coopfed.Coop) error {
 		coopIRI := f.iris.Coop(c.Name)
 		doc := f.wrap("Update", f.iris.Activity(f.newID()), coopIRI, actor, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, tx.Now())
 		doc["@context"] = actorContext
-		// Not listed in the outbox: a profile edit is not a post.
-		inboxes, err := tx.FollowerInboxes(c.ID)
-		if err != nil {
-			return err
-		}
-		_, err = f.send(tx, c, doc, coopIRI, false, inboxes)
+		_, err = f.sendToFollowers(tx, c, doc, coopIRI, false)
 		return err
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 
-	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/federation"
 	"github.com/gorilla/mux"
 )
@@ -23,7 +22,8 @@ func (s *Server) getWebFinger(w http.ResponseWriter, r *http.Request) {
 	cors(w)
 	resource := r.URL.Query().Get("resource")
 	if resource == "" {
-		s.error(w, r, coopfed.Errorf(coopfed.EINVALID, "the resource parameter is required"))
+		// WebFinger clients read JSON, whatever they send in Accept.
+		writeJSON(w, http.StatusBadRequest, "application/json; charset=utf-8", map[string]any{"error": "the resource parameter is required"})
 		return
 	}
 	name, instance := s.fed.WebFingerResource(resource)
@@ -32,12 +32,13 @@ func (s *Server) getWebFinger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if name == "" {
-		s.error(w, r, notFoundError("no such account on this server"))
+		writeJSON(w, http.StatusNotFound, "application/json; charset=utf-8", map[string]any{"error": "no such account on this server"})
 		return
 	}
 	c, err := s.store.CoopByName(r.Context(), name)
 	if err != nil {
-		s.error(w, r, err)
+		status, msg, _ := errorStatus(err)
+		writeJSON(w, status, "application/json; charset=utf-8", map[string]any{"error": msg})
 		return
 	}
 	writeJSON(w, http.StatusOK, "application/jrd+json; charset=utf-8", s.fed.WebFinger(c))

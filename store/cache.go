@@ -19,7 +19,11 @@ const blockTTL = 5 * time.Second
 // SQLite was a fifth of an inbox request's cost. Writes through a Tx that
 // change them invalidate the cache when the transaction commits.
 type cache struct {
-	mu     sync.RWMutex
+	mu sync.RWMutex
+	// gen counts invalidations. A reader notes it before querying and
+	// stores what it read only if no write committed meanwhile, so a slow
+	// reader cannot put back a row older than the invalidation.
+	gen    uint64
 	coops  map[string]coopfed.Coop // by name; only hits are kept, so a coop created elsewhere is found on first use
 	blocks *blockSet
 }
@@ -37,9 +41,18 @@ func (c *cache) coop(name string) (coopfed.Coop, bool) {
 	return v, ok
 }
 
-func (c *cache) putCoop(v coopfed.Coop) {
+func (c *cache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *cache) putCoop(v coopfed.Coop, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.coops == nil {
 		c.coops = map[string]coopfed.Coop{}
 	}
@@ -50,6 +63,7 @@ func (c *cache) invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.coops, c.blocks = nil, nil
+	c.gen++
 }
 
 // blockSet returns the block lists, loading them when absent or stale.
@@ -60,6 +74,7 @@ func (s *Store) blockSet(ctx context.Context) (*blockSet, error) {
 	if b != nil && s.now().Sub(b.loaded) < blockTTL {
 		return b, nil
 	}
+	gen := s.cache.generation()
 	b = &blockSet{domains: map[string]bool{}, actors: map[string]bool{}, loaded: s.now()}
 	for _, q := range []struct {
 		sql string
@@ -83,7 +98,9 @@ func (s *Store) blockSet(ctx context.Context) (*blockSet, error) {
 		}
 	}
 	s.cache.mu.Lock()
-	s.cache.blocks = b
+	if gen == s.cache.gen {
+		s.cache.blocks = b
+	}
 	s.cache.mu.Unlock()
 	return b, nil
 }

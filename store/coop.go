@@ -59,11 +59,12 @@ func (s *Store) CoopByName(ctx context.Context, name string) (*coopfed.Coop, err
 	if c, ok := s.cache.coop(name); ok {
 		return &c, nil // a copy: callers may change theirs
 	}
+	gen := s.cache.generation()
 	c, err := coopByName(ctx, s.read, name)
 	if err != nil {
 		return nil, err
 	}
-	s.cache.putCoop(*c)
+	s.cache.putCoop(*c, gen)
 	return c, nil
 }
 

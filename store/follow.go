@@ -122,8 +122,8 @@ func (tx *Tx) DeleteFollowing(coopID int64, actorIRI string) (bool, error) {
 	return n > 0, nil
 }
 
-// IsFollowing reports whether any local coop follows the actor (accepted),
-// and which coops do.
+// CoopsFollowing returns the local coops whose follow of the actor was
+// accepted.
 func (tx *Tx) CoopsFollowing(actorIRI string) ([]int64, error) {
 	rows, err := tx.query(sqlCoopsFollowing, actorIRI)
 	if err != nil {

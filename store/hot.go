@@ -15,7 +15,8 @@ const (
 	sqlPutTimeline    = `INSERT INTO timeline (coop_id, activity_iri, object_iri, object_type, actor_iri, content, summary, url, in_reply_to, published, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(object_iri, coop_id) DO UPDATE SET content = excluded.content, summary = excluded.summary, url = excluded.url, updated = excluded.updated
-		WHERE timeline.actor_iri = excluded.actor_iri AND timeline.deleted = 0`
+		WHERE timeline.actor_iri = excluded.actor_iri AND timeline.deleted = 0
+		  AND (timeline.updated IS NULL OR excluded.updated >= timeline.updated)`
 )
 
 // prepareHot prepares the hot statements. It runs after the migrations,

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -211,7 +212,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *baseURL == "" {
-		_, port, _ := strings.Cut(*addr, ":")
+		_, port, err := net.SplitHostPort(*addr)
+		if err != nil {
+			return usageError{"--addr must be host:port"}
+		}
 		*baseURL = "http://localhost:" + port
 	}
 	a, err := app.Open(ctx, app.Config{Addr: *addr, URL: *baseURL, DB: *db, Coop: *coop, AllowPrivate: *allowPrivate, Workers: *workers, Logger: log, Retry: &retry,
