@@ -25,6 +25,11 @@ type incoming struct {
 	// transaction so the single writer is held as briefly as possible.
 	item *coopfed.TimelineItem
 
+	// claimed are the object kinds (extension.go) that took the object.
+	claimed []objectKind
+	// afterCommit runs once the activity's transaction has committed.
+	afterCommit []func()
+
 	tx       *store.Tx
 	enqueued bool
 }
@@ -124,8 +129,10 @@ func applyBlock(ctx context.Context, in *incoming) error {
 	if _, err := in.tx.DeleteFollower(in.coop.ID, in.signer.IRI, ""); err != nil {
 		return err
 	}
-	_, err := in.tx.DeleteFollowing(in.coop.ID, in.signer.IRI)
-	return err
+	if ended, err := in.tx.DeleteFollowing(in.coop.ID, in.signer.IRI); err != nil || !ended {
+		return err
+	}
+	return in.f.followEnded(ctx, in.tx, in.coop.ID, in.signer.IRI)
 }
 
 // --- Undo ---
@@ -169,8 +176,10 @@ func applyUndo(ctx context.Context, in *incoming) error {
 		if err != nil || f.ActorIRI != in.signer.IRI {
 			return nil
 		}
-		_, err = in.tx.DeleteFollowing(f.CoopID, f.ActorIRI)
-		return err
+		if _, err = in.tx.DeleteFollowing(f.CoopID, f.ActorIRI); err != nil {
+			return err
+		}
+		return in.f.followEnded(ctx, in.tx, f.CoopID, f.ActorIRI)
 	case "Block":
 		return nil // nothing to restore: a block ended the follows
 	}
@@ -218,7 +227,11 @@ func applyAccept(ctx context.Context, in *incoming) error {
 	if !ok {
 		return nil
 	}
-	return in.tx.SetFollowingState(f.CoopID, f.ActorIRI, coopfed.FollowAccepted)
+	if err := in.tx.SetFollowingState(f.CoopID, f.ActorIRI, coopfed.FollowAccepted); err != nil {
+		return err
+	}
+	in.afterCommit = append(in.afterCommit, func() { in.f.followStarted(f.CoopID, f.ActorIRI) })
+	return nil
 }
 
 func applyReject(ctx context.Context, in *incoming) error {
@@ -226,8 +239,10 @@ func applyReject(ctx context.Context, in *incoming) error {
 	if !ok {
 		return nil
 	}
-	_, err := in.tx.DeleteFollowing(f.CoopID, f.ActorIRI)
-	return err
+	if _, err := in.tx.DeleteFollowing(f.CoopID, f.ActorIRI); err != nil {
+		return err
+	}
+	return in.f.followEnded(ctx, in.tx, f.CoopID, f.ActorIRI)
 }
 
 // --- Create, Update, Delete of objects ---
@@ -252,6 +267,31 @@ func checkCreate(ctx context.Context, in *incoming) error {
 		return coopfed.Errorf(coopfed.EINVALID, "object has no type")
 	}
 	in.item = in.timelineItem()
+	return in.offerToKinds(ctx, "Create")
+}
+
+// offerToKinds lets each object kind look at the object before the
+// transaction; the ones that take it are applied with the activity.
+func (in *incoming) offerToKinds(ctx context.Context, op string) error {
+	for _, k := range in.f.kinds {
+		took, err := k.check(ctx, in, op)
+		if err != nil {
+			return err
+		}
+		if took {
+			in.claimed = append(in.claimed, k)
+		}
+	}
+	return nil
+}
+
+// applyKinds applies the object in every kind that took it.
+func (in *incoming) applyKinds(ctx context.Context, op string) error {
+	for _, k := range in.claimed {
+		if err := k.apply(ctx, in, op); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -344,7 +384,7 @@ func applyCreate(ctx context.Context, in *incoming) error {
 			return err
 		}
 	}
-	return nil
+	return in.applyKinds(ctx, "Create")
 }
 
 func checkUpdate(ctx context.Context, in *incoming) error {
@@ -369,7 +409,7 @@ func checkUpdate(ctx context.Context, in *incoming) error {
 		return coopfed.Errorf(coopfed.EFORBIDDEN, "object attributed to another actor")
 	}
 	in.item = in.timelineItem()
-	return nil
+	return in.offerToKinds(ctx, "Update")
 }
 
 func applyUpdate(ctx context.Context, in *incoming) error {
@@ -389,8 +429,10 @@ func applyUpdate(ctx context.Context, in *incoming) error {
 		a.FetchedAt = in.tx.Now()
 		return in.tx.PutRemoteActor(a)
 	}
-	_, err := in.tx.UpdateTimelineObject(in.item)
-	return err
+	if _, err := in.tx.UpdateTimelineObject(in.item); err != nil {
+		return err
+	}
+	return in.applyKinds(ctx, "Update")
 }
 
 func checkDelete(ctx context.Context, in *incoming) error {
@@ -401,6 +443,11 @@ func checkDelete(ctx context.Context, in *incoming) error {
 }
 
 func applyDelete(ctx context.Context, in *incoming) error {
+	for _, k := range in.f.kinds {
+		if err := k.deleted(ctx, in); err != nil {
+			return err
+		}
+	}
 	if in.objectID == in.signer.IRI {
 		// The actor deleted itself: its follows and posts go.
 		if err := in.tx.DeleteActorFollows(in.signer.IRI); err != nil {

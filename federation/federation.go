@@ -102,6 +102,11 @@ type Federation struct {
 	fetches map[string]*fetchCall // in-flight actor fetches, deduplicated
 
 	delivery *deliverer
+	kinds    []objectKind // see extension.go
+
+	runMu  sync.Mutex
+	runCtx context.Context // the running instance's context, for background work
+	jobs   sync.WaitGroup  // periodic jobs
 }
 
 // instanceKeySetting names the settings row holding the instance actor key.
@@ -172,6 +177,9 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 		workers = 16
 	}
 	f.delivery = newDeliverer(f, workers, retry)
+	for _, build := range objectKinds {
+		f.kinds = append(f.kinds, build(f))
+	}
 	return f, nil
 }
 
@@ -253,11 +261,27 @@ func NewCoop(ctx context.Context, s *store.Store, name, displayName string) (*co
 }
 
 // Start runs the delivery workers until ctx ends or Stop is called.
-func (f *Federation) Start(ctx context.Context) { f.delivery.start(ctx) }
+func (f *Federation) Start(ctx context.Context) {
+	f.runMu.Lock()
+	f.runCtx = ctx
+	f.runMu.Unlock()
+	f.delivery.start(ctx)
+	f.startJobs(ctx)
+}
 
 // Stop stops taking new deliveries and waits, up to ctx's deadline, for the
 // ones in flight; rows not finished stay pending and resume on next start.
-func (f *Federation) Stop(ctx context.Context) error { return f.delivery.stop(ctx) }
+func (f *Federation) Stop(ctx context.Context) error {
+	err := f.delivery.stop(ctx)
+	// Periodic jobs end with the context given to Start; wait for them.
+	done := make(chan struct{})
+	go func() { f.jobs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return err
+}
 
 // WakeDelivery tells the delivery workers that new rows are due.
 func (f *Federation) WakeDelivery() { f.delivery.wake() }

@@ -361,5 +361,8 @@ func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coop
 	if enqueued {
 		f.delivery.wake()
 	}
+	for _, fn := range in.afterCommit {
+		fn()
+	}
 	return nil
 }

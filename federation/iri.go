@@ -19,6 +19,9 @@ const (
 	RouteCoopFollowers = "/coops/{name}/followers"
 	RouteCoopFollowing = "/coops/{name}/following"
 	RouteCoopAvatar    = "/coops/{name}/avatar.png"
+	RouteCoopMembers   = "/coops/{name}/members"
+	RouteListing       = "/listings/{id}"
+	RouteMotion        = "/motions/{id}"
 	RouteSharedInbox   = "/inbox"
 	RouteInstanceActor = "/actor"
 	RouteNote          = "/notes/{id}"
@@ -98,6 +101,21 @@ func (i *IRIs) InstanceKey() string { return i.InstanceActor() + "#main-key" }
 
 // Note returns the IRI of an announcement.
 func (i *IRIs) Note(id string) string { return i.path("/notes/" + id) }
+
+// CoopMembers returns a coop's members collection (FEP-9967 eligibility).
+func (i *IRIs) CoopMembers(name string) string { return i.Coop(name) + "/members" }
+
+// Listing returns the IRI of a market listing (an offer or a need).
+func (i *IRIs) Listing(id string) string { return i.path("/listings/" + id) }
+
+// ListingID returns the id in a local listing IRI, or "".
+func (i *IRIs) ListingID(iri string) string { return i.localID(iri, "/listings/") }
+
+// Motion returns the IRI of a governance motion (a Question).
+func (i *IRIs) Motion(id string) string { return i.path("/motions/" + id) }
+
+// MotionID returns the id in a local motion IRI, or "".
+func (i *IRIs) MotionID(iri string) string { return i.localID(iri, "/motions/") }
 
 // Activity returns the IRI of an activity we sent.
 func (i *IRIs) Activity(id string) string { return i.path("/activities/" + id) }

@@ -158,6 +158,9 @@ func (f *Federation) Unfollow(ctx context.Context, c *coopfed.Coop, actorIRI str
 		if _, err := tx.DeleteFollowing(c.ID, actorIRI); err != nil {
 			return err
 		}
+		if err := f.followEnded(ctx, tx, c.ID, actorIRI); err != nil {
+			return err
+		}
 		coopIRI := f.iris.Coop(c.Name)
 		undo := f.wrap("Undo", f.iris.Activity(f.newID()), coopIRI, f.embeddedFollow(fl.FollowIRI, coopIRI, actorIRI), []string{actorIRI}, nil, tx.Now())
 		_, err = f.send(tx, c, undo, fl.FollowIRI, false, []string{a.Inbox})

@@ -59,7 +59,11 @@ func (s *Server) Handler() http.Handler {
 	s.routeOperations(r)
 	s.routeDiscovery(r)
 	s.routeActivityPub(r)
-	s.routeAPI(r.PathPrefix("/api/v1").Subrouter())
+	api := r.PathPrefix("/api/v1").Subrouter()
+	s.routeAPI(api)
+	for _, add := range featureRoutes {
+		add(s, r, api)
+	}
 	s.routePages(r)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, notFoundError("no such page"))
@@ -118,3 +122,8 @@ func (s *Server) recover(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// featureRoutes are added by the files of features (market, governance):
+// each registers, from an init function, a function that adds its page
+// routes to r and its API routes to api.
+var featureRoutes []func(s *Server, r, api *mux.Router)
