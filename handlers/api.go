@@ -270,30 +270,30 @@ func listJSON(items []map[string]any, f store.FollowFilter) map[string]any {
 }
 
 func (s *Server) apiListFollowers(w http.ResponseWriter, r *http.Request) {
-	c, err := s.authFor(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	f, err := listParams(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	f.CoopID = c.ID
-	list, err := s.store.Followers(r.Context(), f)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	items := make([]map[string]any, 0, len(list))
-	for _, x := range list {
-		items = append(items, followJSON(x.ActorIRI, x.Actor, x.State, x.CreatedAt))
-	}
-	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", listJSON(items, f))
+	s.apiListFollows(w, r, func(ctx context.Context, f store.FollowFilter) ([]map[string]any, error) {
+		list, err := s.store.Followers(ctx, f)
+		items := make([]map[string]any, 0, len(list))
+		for _, x := range list {
+			items = append(items, followJSON(x.ActorIRI, x.Actor, x.State, x.CreatedAt))
+		}
+		return items, err
+	})
 }
 
 func (s *Server) apiListFollowing(w http.ResponseWriter, r *http.Request) {
+	s.apiListFollows(w, r, func(ctx context.Context, f store.FollowFilter) ([]map[string]any, error) {
+		list, err := s.store.Followings(ctx, f)
+		items := make([]map[string]any, 0, len(list))
+		for _, x := range list {
+			items = append(items, followJSON(x.ActorIRI, x.Actor, x.State, x.CreatedAt))
+		}
+		return items, err
+	})
+}
+
+// apiListFollows answers a followers or following list: authenticate, read
+// the list parameters, load one page.
+func (s *Server) apiListFollows(w http.ResponseWriter, r *http.Request, load func(context.Context, store.FollowFilter) ([]map[string]any, error)) {
 	c, err := s.authFor(r)
 	if err != nil {
 		s.error(w, r, err)
@@ -305,14 +305,10 @@ func (s *Server) apiListFollowing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.CoopID = c.ID
-	list, err := s.store.Followings(r.Context(), f)
+	items, err := load(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
-	}
-	items := make([]map[string]any, 0, len(list))
-	for _, x := range list {
-		items = append(items, followJSON(x.ActorIRI, x.Actor, x.State, x.CreatedAt))
 	}
 	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", listJSON(items, f))
 }
