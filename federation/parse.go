@@ -308,11 +308,39 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 }
 
 // closedFlag is a Question's "closed": ActivityStreams allows a dateTime
-// (Mastodon's form) or a boolean. Set reports whether the poll is closed;
-// At is the closing time when one was given.
+// (Mastodon's form) or a boolean. Set reports whether "closed" was given
+// (a dateTime, true or an object); At is the closing time when one was
+// given. Set does not mean the poll has ended: Pleroma and Akkoma put the
+// deadline of a poll that is still open in "closed", with no endTime
+// (make_poll_data: "closed" => end_time; testdata/pleroma/poll_original.json).
+// Ask object.pollClosedAt instead.
 type closedFlag struct {
 	Set bool
 	At  time.Time
+}
+
+// pollEnd returns when a Question's voting ends or ended: endTime, else
+// the time in "closed" (Pleroma's deadline); zero when neither is given.
+func (o *object) pollEnd() time.Time {
+	if t := parseTime(string(o.EndTime)); !t.IsZero() {
+		return t
+	}
+	return o.Closed.At
+}
+
+// pollClosedAt reports whether a Question takes no more votes at now:
+// "closed" true (or a time-less object), or endTime or the time in
+// "closed" not after now.
+func (o *object) pollClosedAt(now time.Time) bool {
+	if o.Closed.Set && o.Closed.At.IsZero() {
+		return true
+	}
+	for _, end := range []time.Time{parseTime(string(o.EndTime)), o.Closed.At} {
+		if !end.IsZero() && !end.After(now) {
+			return true
+		}
+	}
+	return false
 }
 
 // UnmarshalJSON accepts a dateTime, true/false, an object or null.
