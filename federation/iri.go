@@ -22,6 +22,9 @@ const (
 	RouteCoopMembers   = "/coops/{name}/members"
 	RouteListing       = "/listings/{id}"
 	RouteMotion        = "/motions/{id}"
+	// RouteMarket is the market's HTML search page; hashtags of listings
+	// link to it, filtered by category or kind.
+	RouteMarket        = "/market"
 	RouteSharedInbox   = "/inbox"
 	RouteInstanceActor = "/actor"
 	RouteNote          = "/notes/{id}"
@@ -116,6 +119,11 @@ func (i *IRIs) Motion(id string) string { return i.path("/motions/" + id) }
 
 // MotionID returns the id in a local motion IRI, or "".
 func (i *IRIs) MotionID(iri string) string { return i.localID(iri, "/motions/") }
+
+// MarketURL returns the market page filtered by one query parameter.
+func (i *IRIs) MarketURL(param, value string) string {
+	return i.path(RouteMarket) + "?" + param + "=" + url.QueryEscape(value)
+}
 
 // Activity returns the IRI of an activity we sent.
 func (i *IRIs) Activity(id string) string { return i.path("/activities/" + id) }
