@@ -41,6 +41,9 @@ type Config struct {
 	InboxBurst int
 	// MetricsToken protects /metrics when set.
 	MetricsToken string
+	// TallyDebounce is the least time between two tally Updates of a
+	// motion (see federation.Config); 0 for the default.
+	TallyDebounce time.Duration
 	// Follow lists actors (name@host or IRIs) the first coop follows once
 	// the server runs; tried until they answer, so peers may start later.
 	Follow []string
@@ -80,7 +83,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	fed, err := federation.New(ctx, federation.Config{
 		BaseURL: cfg.URL, Store: st, Logger: cfg.Logger, AllowPrivate: cfg.AllowPrivate,
 		Now: cfg.Now, NewID: cfg.NewID, Workers: cfg.Workers, Retry: cfg.Retry, Metrics: metrics,
-		InboxRate: cfg.InboxRate, InboxBurst: cfg.InboxBurst,
+		InboxRate: cfg.InboxRate, InboxBurst: cfg.InboxBurst, TallyDebounce: cfg.TallyDebounce,
 	})
 	if err != nil {
 		st.Close()

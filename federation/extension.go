@@ -105,6 +105,12 @@ func (f *Federation) background() context.Context {
 
 // startJobs runs the registered periodic jobs until ctx ends.
 func (f *Federation) startJobs(ctx context.Context) {
+	// Stop ends the jobs before waiting for them: the context given to
+	// Start is cancelled only after Stop returns.
+	ctx, cancel := context.WithCancel(ctx)
+	f.runMu.Lock()
+	f.stopJobs = cancel
+	f.runMu.Unlock()
 	for _, j := range periodicJobs {
 		f.jobs.Add(1)
 		go func() {

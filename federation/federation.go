@@ -58,6 +58,9 @@ type Config struct {
 	// the limit.
 	InboxRate  float64
 	InboxBurst int
+	// TallyDebounce is the least time between two tally Updates of one
+	// motion (default one minute); votes in between share one Update.
+	TallyDebounce time.Duration
 }
 
 // Metrics receives what federation counts; handlers' Prometheus registry
@@ -88,6 +91,7 @@ type Federation struct {
 	metrics      Metrics
 	window       time.Duration
 	actorTTL     time.Duration
+	debounce     time.Duration // see Config.TallyDebounce
 
 	instanceKey    *rsa.PrivateKey
 	instanceKeyPEM string
@@ -107,6 +111,8 @@ type Federation struct {
 	runMu  sync.Mutex
 	runCtx context.Context // the running instance's context, for background work
 	jobs   sync.WaitGroup  // periodic jobs
+	// stopJobs ends the periodic jobs (set by Start).
+	stopJobs context.CancelFunc
 }
 
 // instanceKeySetting names the settings row holding the instance actor key.
@@ -158,6 +164,9 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 	f.limiter = newHostLimiter(rate, burst)
 	if f.actorTTL == 0 {
 		f.actorTTL = 24 * time.Hour
+	}
+	if f.debounce = cfg.TallyDebounce; f.debounce <= 0 {
+		f.debounce = time.Minute
 	}
 	if f.client == nil {
 		f.client = transport.NewClient(transport.Config{
@@ -273,7 +282,13 @@ func (f *Federation) Start(ctx context.Context) {
 // ones in flight; rows not finished stay pending and resume on next start.
 func (f *Federation) Stop(ctx context.Context) error {
 	err := f.delivery.stop(ctx)
-	// Periodic jobs end with the context given to Start; wait for them.
+	// Periodic jobs end with the context given to Start, or here; wait
+	// for them.
+	f.runMu.Lock()
+	if f.stopJobs != nil {
+		f.stopJobs()
+	}
+	f.runMu.Unlock()
 	done := make(chan struct{})
 	go func() { f.jobs.Wait(); close(done) }()
 	select {

@@ -46,6 +46,13 @@ type Options struct {
 	// InboxRate is the per-host inbox rate limit; 0 for the default, a
 	// negative value for none (benchmarks).
 	InboxRate float64
+	// Now is the instance's clock (nil: time.Now); TallyDebounce the least
+	// time between two tally Updates of a motion (0: the default).
+	Now           func() time.Time
+	TallyDebounce time.Duration
+	// Addr is the listen address (default 127.0.0.1:0); a restart test
+	// passes the previous instance's, so its IRIs stay the same.
+	Addr string
 }
 
 // FastRetry retries after 100 ms, doubling up to 1 s, for a minute.
@@ -54,7 +61,10 @@ var FastRetry = coopfed.RetryPolicy{Base: 100 * time.Millisecond, Max: time.Seco
 // Start boots an instance on 127.0.0.1 and stops it when the test ends.
 func Start(t testing.TB, opt Options) *Instance {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if opt.Addr == "" {
+		opt.Addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", opt.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +79,7 @@ func Start(t testing.TB, opt Options) *Instance {
 		opt.DB = filepath.Join(t.TempDir(), "coopfed.db")
 	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{URL: base, DB: opt.DB, Coop: opt.Coop, AllowPrivate: true, Retry: opt.Retry, Workers: opt.Workers, InboxRate: opt.InboxRate})
+	a, err := app.Open(ctx, app.Config{URL: base, DB: opt.DB, Coop: opt.Coop, AllowPrivate: true, Retry: opt.Retry, Workers: opt.Workers, InboxRate: opt.InboxRate, Now: opt.Now, TallyDebounce: opt.TallyDebounce})
 	if err != nil {
 		l.Close()
 		t.Fatal(err)

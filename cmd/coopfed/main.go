@@ -3,6 +3,7 @@
 //	coopfed serve [--addr 127.0.0.1:8080] [--url http://localhost:8080] [--db coopfed.db] [--coop NAME] [--allow-private-network] [--retry-base 30s]
 //	coopfed coop create NAME [--db PATH] [--display-name TEXT]
 //	coopfed token create --coop NAME [--db PATH]
+//	coopfed member add|remove|list --coop NAME [--db PATH]
 //	coopfed backup --db PATH --out FILE
 //	coopfed export --coop NAME [--db PATH] [--include-private-key]
 //	coopfed healthcheck [--addr 127.0.0.1:8080]
@@ -64,6 +65,7 @@ const usage = `usage:
   coopfed serve [flags]              run the server (coopfed serve -h for flags)
   coopfed coop create NAME [flags]   add a coop to the instance
   coopfed token create --coop NAME   print a new admin API token for a coop
+  coopfed member add|remove|list     manage a coop's members (who vote)
   coopfed backup --out FILE          copy the database while the server runs
   coopfed export --coop NAME         write a coop's data as JSON
   coopfed healthcheck                exit 0 when the local server answers /healthz
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 			return usageError{"usage: coopfed token create --coop NAME [--db PATH]"}
 		}
 		return tokenCreate(ctx, args[2:], stdout, stderr)
+	case "member":
+		return memberCmd(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args[1:], stdout, stderr)
 	case "export":

@@ -1,0 +1,516 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"html"
+	"strings"
+	"time"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/federation/sanitize"
+	"github.com/coopfed/coopfed/store"
+	"github.com/go-fed/activity/streams"
+)
+
+// Motions federate as Mastodon polls (DESIGN 4.3, FEP-9967): a Question
+// with oneOf (single choice, consent included) or anyOf (multiple choice),
+// each option a Note whose replies.totalItems is its tally. Our own rules
+// travel as extension terms in the coopfed namespace and, for servers that
+// ignore those, in the content as words.
+
+// questionContext is the context of motions and the activities carrying
+// them: Mastodon reads votersCount by its toot: IRI; the coopfed terms are
+// documented in FEDERATION.md.
+var questionContext = []any{
+	ContextActivityStreams,
+	map[string]any{
+		"sensitive":   "as:sensitive",
+		"Hashtag":     "as:Hashtag",
+		"toot":        "http://joinmastodon.org/ns#",
+		"votersCount": "toot:votersCount",
+		"coopfed":     NamespaceCoopfed,
+		"eligibility": map[string]any{"@id": "coopfed:eligibility", "@type": "@id"},
+		"quorum":      "coopfed:quorum",
+		"threshold":   "coopfed:threshold",
+		"motionKind":  "coopfed:motionKind",
+		"outcome":     "coopfed:outcome",
+	},
+}
+
+// MotionDocument returns the Question served at a motion's IRI, with the
+// current tally.
+func (f *Federation) MotionDocument(ctx context.Context, c *coopfed.Coop, m *coopfed.Motion) (map[string]any, error) {
+	ballots, err := f.store.Ballots(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	q := f.question(c, m, coopfed.Tally(m, m.Eligible, ballots), m.LastTally)
+	q["@context"] = questionContext
+	return q, nil
+}
+
+// question builds a motion's Question. updated, when set, is written as
+// `updated` (FEP-9967 requires it on every Update of a poll).
+func (f *Federation) question(c *coopfed.Coop, m *coopfed.Motion, r coopfed.Result, updated *time.Time) map[string]any {
+	actor := f.iris.Coop(c.Name)
+	q := streams.NewActivityStreamsQuestion()
+	q.SetJSONLDId(idProp(m.IRI))
+	q.SetActivityStreamsAttributedTo(attributedToProp(actor))
+	q.SetActivityStreamsName(nameProp(m.Title))
+	q.SetActivityStreamsContent(contentProp(questionContent(m)))
+	q.SetActivityStreamsPublished(publishedProp(m.OpensAt))
+	q.SetActivityStreamsUrl(urlProp(m.IRI))
+	q.SetActivityStreamsTo(toProp(PublicIRI))
+	q.SetActivityStreamsCc(ccProp(f.iris.CoopFollowers(c.Name)))
+	end := m.ClosesAt
+	if m.ClosedAt != nil && m.ClosedAt.Before(end) {
+		end = *m.ClosedAt // closed early: the poll ended then
+	}
+	et := streams.NewActivityStreamsEndTimeProperty()
+	et.Set(end.UTC().Truncate(time.Second))
+	q.SetActivityStreamsEndTime(et)
+	doc, err := serialize(q, nil, nil)
+	if err != nil {
+		panic(err) // a Question of fixed shape always serialises
+	}
+	options := make([]any, 0, len(r.Options))
+	for _, oc := range r.Options {
+		options = append(options, map[string]any{
+			"type":    "Note",
+			"name":    oc.Name,
+			"replies": map[string]any{"type": "Collection", "totalItems": oc.Votes},
+		})
+	}
+	// Why: Mastodon renders a poll from oneOf/anyOf, endTime and
+	// votersCount; a consent motion takes one answer, so it is oneOf.
+	if m.Multiple() {
+		doc["anyOf"] = options
+	} else {
+		doc["oneOf"] = options
+	}
+	doc["votersCount"] = r.Voters
+	doc["sensitive"] = false
+	doc["tag"] = []any{}
+	doc["eligibility"] = f.iris.CoopMembers(c.Name)
+	doc["quorum"] = m.Quorum
+	doc["threshold"] = m.Threshold
+	doc["motionKind"] = m.Kind
+	if m.State == coopfed.MotionClosed && m.ClosedAt != nil {
+		// Mastodon's form of closed is the dateTime the poll closed.
+		doc["closed"] = m.ClosedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+		doc["outcome"] = m.Outcome
+	}
+	if updated != nil {
+		doc["updated"] = updated.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	return doc
+}
+
+// questionContent states the motion and its rules in words, and its
+// outcome once closed, for servers that show only the text.
+func questionContent(m *coopfed.Motion) string {
+	var b strings.Builder
+	b.WriteString("<p><strong>" + html.EscapeString(m.Title) + "</strong></p>")
+	if m.Text != "" {
+		b.WriteString(sanitize.Text(m.Text))
+	}
+	b.WriteString(sanitize.Text(m.RulesText()))
+	if m.State == coopfed.MotionClosed && m.OutcomeText != "" {
+		b.WriteString(sanitize.Text("Outcome: " + m.OutcomeText))
+	}
+	return b.String()
+}
+
+// CreateMotion validates and stores a motion of a coop. When voting opens
+// now, the eligible members are fixed and the Question goes to the coop's
+// followers in the same transaction; a motion opening later is opened by
+// the governance job.
+func (f *Federation) CreateMotion(ctx context.Context, c *coopfed.Coop, m *coopfed.Motion) error {
+	now := f.now()
+	m.CoopID = c.ID
+	if m.OpensAt.IsZero() || m.OpensAt.Before(now) {
+		m.OpensAt = now
+	}
+	m.Normalize()
+	if err := m.Validate(now); err != nil {
+		return err
+	}
+	err := f.store.Update(ctx, func(tx *store.Tx) error {
+		m.IRI = f.iris.Motion(f.newID())
+		if err := tx.CreateMotion(m); err != nil {
+			return err
+		}
+		if m.OpensAt.After(tx.Now()) {
+			return nil
+		}
+		return f.openMotion(tx, c, m)
+	})
+	if err != nil {
+		return err
+	}
+	f.delivery.wake()
+	return nil
+}
+
+// openMotion opens a scheduled motion and publishes Create(Question).
+func (f *Federation) openMotion(tx *store.Tx, c *coopfed.Coop, m *coopfed.Motion) error {
+	opened, err := tx.OpenMotion(m)
+	if err != nil || !opened {
+		return err
+	}
+	q := f.question(c, m, coopfed.Tally(m, m.Eligible, nil), nil)
+	create := f.wrap("Create", f.iris.Activity(f.newID()), f.iris.Coop(c.Name), q, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, m.OpensAt)
+	create["@context"] = questionContext
+	_, err = f.sendToFollowers(tx, c, create, m.IRI, true)
+	return err
+}
+
+// ownMotion loads a coop's motion in a transaction; another coop's motion
+// is reported as not found, so a token cannot probe other coops.
+func ownMotion(tx *store.Tx, c *coopfed.Coop, iri string) (*coopfed.Motion, error) {
+	m, err := tx.Motion(iri)
+	if err != nil {
+		return nil, err
+	}
+	if m.CoopID != c.ID {
+		return nil, coopfed.Errorf(coopfed.ENOTFOUND, "motion not found")
+	}
+	return m, nil
+}
+
+// CastVote records a local member's vote cast through the API or web UI.
+// Unlike a vote arriving from a peer, a refusal is reported: EINVALID for
+// options, ENOTFOUND for an unknown member, ECONFLICT when voting is not
+// open, the member was not eligible at opening or has already voted.
+func (f *Federation) CastVote(ctx context.Context, c *coopfed.Coop, iri, username string, choices []string) error {
+	return f.store.Update(ctx, func(tx *store.Tx) error {
+		m, err := ownMotion(tx, c, iri)
+		if err != nil {
+			return err
+		}
+		if err := m.ValidateChoices(choices); err != nil {
+			return err
+		}
+		if !m.IsOpenAt(tx.Now()) {
+			return coopfed.Errorf(coopfed.ECONFLICT, "voting on this motion is not open")
+		}
+		mem, err := tx.Member(c.ID, username)
+		if coopfed.ErrorCode(err) == coopfed.ENOTFOUND {
+			return coopfed.FieldErrors(map[string]string{"member": "no member named " + username})
+		} else if err != nil {
+			return err
+		}
+		for _, choice := range choices {
+			if err := tx.CastVote(&coopfed.Vote{MotionID: m.ID, MemberID: mem.ID, Option: choice}, !m.Multiple()); err != nil {
+				return err
+			}
+		}
+		return f.scheduleTally(tx, m)
+	})
+}
+
+// scheduleTally asks the governance job for a tally Update, no sooner than
+// the debounce interval after the last one, so a burst of votes makes one
+// Update rather than one per vote.
+func (f *Federation) scheduleTally(tx *store.Tx, m *coopfed.Motion) error {
+	at := tx.Now()
+	if m.LastTally != nil && m.LastTally.Add(f.debounce).After(at) {
+		at = m.LastTally.Add(f.debounce)
+	}
+	return tx.ScheduleTally(m.ID, at)
+}
+
+// CloseMotion closes an open motion before its deadline (an admin's
+// decision) and publishes the outcome.
+func (f *Federation) CloseMotion(ctx context.Context, c *coopfed.Coop, iri string) (*coopfed.Motion, error) {
+	var m *coopfed.Motion
+	err := f.store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if m, err = ownMotion(tx, c, iri); err != nil {
+			return err
+		}
+		if m.State != coopfed.MotionOpen {
+			return coopfed.Errorf(coopfed.ECONFLICT, "only an open motion can be closed (this one is %s)", m.State)
+		}
+		return f.closeMotion(tx, c, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.delivery.wake()
+	return m, nil
+}
+
+// ExtendMotion moves the deadline of a motion that is not closed to a
+// later time and tells followers and voters with an Update.
+func (f *Federation) ExtendMotion(ctx context.Context, c *coopfed.Coop, iri string, closesAt time.Time) (*coopfed.Motion, error) {
+	var m *coopfed.Motion
+	err := f.store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if m, err = ownMotion(tx, c, iri); err != nil {
+			return err
+		}
+		if m.State == coopfed.MotionClosed {
+			return coopfed.Errorf(coopfed.ECONFLICT, "the motion is closed")
+		}
+		switch {
+		case !closesAt.After(m.ClosesAt):
+			return coopfed.FieldErrors(map[string]string{"closes_at": "an extension must be later than the current deadline " + m.ClosesAt.UTC().Format(time.RFC3339)})
+		case closesAt.Sub(m.OpensAt) > coopfed.MaxMotionDuration:
+			return coopfed.FieldErrors(map[string]string{"closes_at": "voting may last at most a year"})
+		}
+		if err := tx.ExtendMotion(m, closesAt); err != nil {
+			return err
+		}
+		if m.State != coopfed.MotionOpen {
+			return nil // not published yet: the Create will carry the new deadline
+		}
+		return f.publishTally(tx, c, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.delivery.wake()
+	return m, nil
+}
+
+// audienceInboxes returns the inboxes of a motion's audience (the coop's
+// followers) and of every account that voted: FEP-9967 sends poll results
+// to both, and a voter need not follow the coop.
+func (f *Federation) audienceInboxes(tx *store.Tx, c *coopfed.Coop, m *coopfed.Motion) ([]string, []*coopfed.RemoteActor, error) {
+	inboxes, err := tx.FollowerInboxes(c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	voters, err := tx.VoterActors(m.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range voters {
+		inboxes = append(inboxes, v.DeliveryInbox())
+	}
+	return inboxes, voters, nil
+}
+
+// publishTally sends Update(Question) with the current tally to the
+// audience and the voters, and records it as the last tally sent.
+func (f *Federation) publishTally(tx *store.Tx, c *coopfed.Coop, m *coopfed.Motion) error {
+	ballots, err := tx.Ballots(m.ID)
+	if err != nil {
+		return err
+	}
+	inboxes, _, err := f.audienceInboxes(tx, c, m)
+	if err != nil {
+		return err
+	}
+	now := tx.Now()
+	q := f.question(c, m, coopfed.Tally(m, m.Eligible, ballots), &now)
+	update := f.wrap("Update", f.iris.Activity(f.newID()), f.iris.Coop(c.Name), q, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, now)
+	update["@context"] = questionContext
+	if _, err := f.send(tx, c, update, m.IRI, false, inboxes); err != nil {
+		return err
+	}
+	return tx.TallySent(m.ID)
+}
+
+// closeMotion decides an open motion from its ballots, records the
+// outcome, and publishes Update(Question) with closed, then a Note that
+// replies to the motion and states the outcome in words.
+func (f *Federation) closeMotion(tx *store.Tx, c *coopfed.Coop, m *coopfed.Motion) error {
+	ballots, err := tx.Ballots(m.ID)
+	if err != nil {
+		return err
+	}
+	r := coopfed.Tally(m, m.Eligible, ballots)
+	m.Outcome, m.OutcomeText = r.Outcome, r.Describe(m)
+	m.OutcomeIRI = f.iris.Note(f.newID())
+	closed, err := tx.CloseMotion(m)
+	if err != nil || !closed {
+		return err
+	}
+	inboxes, voters, err := f.audienceInboxes(tx, c, m)
+	if err != nil {
+		return err
+	}
+	now := tx.Now()
+	coopIRI := f.iris.Coop(c.Name)
+	q := f.question(c, m, r, &now)
+	update := f.wrap("Update", f.iris.Activity(f.newID()), coopIRI, q, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, now)
+	update["@context"] = questionContext
+	if _, err := f.send(tx, c, update, m.IRI, false, inboxes); err != nil {
+		return err
+	}
+	if err := tx.TallySent(m.ID); err != nil {
+		return err
+	}
+
+	note, text := f.outcomeNote(c, m, voters, now)
+	objJSON, err := Marshal(withContext(note, objectContext))
+	if err != nil {
+		return err
+	}
+	if err := tx.InsertObject(&store.Object{IRI: m.OutcomeIRI, CoopID: c.ID, Type: "Note", Content: text, JSON: objJSON, Published: now}); err != nil {
+		return err
+	}
+	create := f.wrap("Create", m.OutcomeIRI+"/activity", coopIRI, note, []string{PublicIRI}, note["cc"].([]string), now)
+	_, err = f.send(tx, c, create, m.OutcomeIRI, true, inboxes)
+	return err
+}
+
+// outcomeNote builds the Note that publishes a motion's outcome, and its
+// plain text. It is public, copied to followers and to the voters, each
+// named in a Mention tag: GoToSocial drops a note addressed to someone it
+// does not mention, and the mention is what notifies the voter.
+func (f *Federation) outcomeNote(c *coopfed.Coop, m *coopfed.Motion, voters []*coopfed.RemoteActor, published time.Time) (map[string]any, string) {
+	text := "Outcome of \u201c" + m.Title + "\u201d: " + coopfed.OutcomeWords(m.Outcome) + ".\n\n" + m.OutcomeText
+	content := sanitize.Text(text)
+	cc := []string{f.iris.CoopFollowers(c.Name)}
+	tags := []any{}
+	var mentions []string
+	for _, v := range voters {
+		cc = append(cc, v.IRI)
+		name := "@" + v.Handle()
+		tags = append(tags, map[string]any{"type": "Mention", "href": v.IRI, "name": name})
+		href := v.URL
+		if href == "" {
+			href = v.IRI
+		}
+		mentions = append(mentions, `<span class="h-card"><a href="`+html.EscapeString(href)+`" class="u-url mention">@<span>`+html.EscapeString(v.PreferredUsername)+`</span></a></span>`)
+	}
+	if len(mentions) > 0 {
+		content += "<p>" + strings.Join(mentions, " ") + "</p>"
+	}
+	o := streams.NewActivityStreamsNote()
+	o.SetJSONLDId(idProp(m.OutcomeIRI))
+	o.SetActivityStreamsAttributedTo(attributedToProp(f.iris.Coop(c.Name)))
+	o.SetActivityStreamsContent(contentProp(content))
+	o.SetActivityStreamsPublished(publishedProp(published))
+	o.SetActivityStreamsUrl(urlProp(m.OutcomeIRI))
+	irt := streams.NewActivityStreamsInReplyToProperty()
+	irt.AppendIRI(mustURL(m.IRI))
+	o.SetActivityStreamsInReplyTo(irt)
+	doc, err := serialize(o, nil, map[string]any{"sensitive": false, "tag": tags, "to": []string{PublicIRI}, "cc": cc})
+	if err != nil {
+		panic(err) // a Note of fixed shape always serialises
+	}
+	return doc, text
+}
+
+// motionKind takes the objects that answer our motions: votes, which are
+// Notes with a name, inReplyTo one of our motions and no content
+// (FEP-9967), and other replies, kept as the motion's discussion.
+type motionKind struct{ f *Federation }
+
+func init() {
+	registerObjectKind(func(f *Federation) objectKind { return motionKind{f: f} })
+}
+
+// motionTarget returns the local motion an object replies to, or "".
+func (k motionKind) motionTarget(in *incoming) string {
+	o := in.object
+	if o == nil || !o.Type.Is("Note") {
+		return ""
+	}
+	for _, iri := range o.InReplyTo {
+		if k.f.iris.MotionID(iri) != "" {
+			return iri
+		}
+	}
+	return ""
+}
+
+// isVote reports whether the object is a vote rather than a comment.
+func isVote(o *object) bool {
+	return o.Name != "" && o.Content == "" && len(o.ContentMap) == 0
+}
+
+func (k motionKind) check(ctx context.Context, in *incoming, op string) (bool, error) {
+	if k.motionTarget(in) == "" {
+		return false, nil
+	}
+	// A vote is never edited; an Update of one is not a second vote.
+	if isVote(in.object) && op != "Create" {
+		return false, nil
+	}
+	return true, nil
+}
+
+// errVoteRefused is why a vote was ignored; logged, never answered: a
+// vote that fails a check changes nothing and is answered 202.
+type errVoteRefused string
+
+func (e errVoteRefused) Error() string { return "vote ignored: " + string(e) }
+
+func (k motionKind) apply(ctx context.Context, in *incoming, op string) error {
+	target := k.motionTarget(in)
+	m, err := in.tx.Motion(target)
+	if coopfed.ErrorCode(err) == coopfed.ENOTFOUND {
+		if isVote(in.object) {
+			return k.ignore(in, "no such motion")
+		}
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !isVote(in.object) {
+		r := &coopfed.MotionReply{MotionID: m.ID, ObjectIRI: in.objectID, ActorIRI: in.signer.IRI, Content: in.item.Content, URL: in.item.URL, Published: in.item.Published, Updated: in.item.Updated}
+		return in.tx.PutMotionReply(r)
+	}
+	return k.vote(in, m)
+}
+
+// vote applies the checks of FEP-9967 and DESIGN 4.3 to a vote from a
+// peer. Each failure ignores the whole activity.
+func (k motionKind) vote(in *incoming, m *coopfed.Motion) error {
+	option := string(in.object.Name)
+	// Why: votes are taken only while the motion is open.
+	if !m.IsOpenAt(in.tx.Now()) {
+		return k.ignore(in, "motion not open")
+	}
+	// Why: only members vote (FEP-9967 eligibility); the signer's account
+	// must be linked to a member of the motion's coop...
+	mem, err := in.tx.MemberByActor(m.CoopID, in.signer.IRI)
+	if coopfed.ErrorCode(err) == coopfed.ENOTFOUND {
+		return k.ignore(in, "not a member")
+	} else if err != nil {
+		return err
+	}
+	// ...who was a member when voting opened.
+	if ok, err := in.tx.IsEligible(m.ID, mem.ID); err != nil {
+		return err
+	} else if !ok {
+		return k.ignore(in, "not eligible when voting opened")
+	}
+	if !m.HasOption(option) {
+		return k.ignore(in, "no such option")
+	}
+	// Why: the database decides "one vote per member" and "vote id unseen"
+	// with its unique indexes, so concurrent deliveries cannot both count.
+	err = in.tx.CastVote(&coopfed.Vote{MotionID: m.ID, MemberID: mem.ID, Option: option, ActivityIRI: in.objectID, ActorIRI: in.signer.IRI}, !m.Multiple())
+	if coopfed.ErrorCode(err) == coopfed.ECONFLICT {
+		return k.ignore(in, coopfed.ErrorMessage(err))
+	} else if err != nil {
+		return err
+	}
+	// A vote is not a post: a coop that follows the voter does not show
+	// it in its timeline.
+	if _, err := in.tx.DeleteTimelineObject(in.objectID, in.signer.IRI); err != nil {
+		return err
+	}
+	return k.f.scheduleTally(in.tx, m)
+}
+
+// ignore logs why a vote was refused and drops the activity: errIgnore
+// rolls the transaction back and is answered 202.
+func (k motionKind) ignore(in *incoming, reason string) error {
+	k.f.log.Info("vote ignored", "vote", in.objectID, "actor", in.signer.IRI, "reason", reason)
+	return errors.Join(errIgnore, errVoteRefused(reason))
+}
+
+func (k motionKind) deleted(ctx context.Context, in *incoming) error {
+	if in.objectID == in.signer.IRI {
+		return in.tx.DeleteMotionReplies(in.signer.IRI, "")
+	}
+	return in.tx.DeleteMotionReplies(in.signer.IRI, in.objectID)
+}

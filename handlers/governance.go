@@ -1,0 +1,407 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/federation"
+	"github.com/coopfed/coopfed/federation/sanitize"
+	"github.com/coopfed/coopfed/store"
+	"github.com/gorilla/mux"
+)
+
+func init() {
+	featureRoutes = append(featureRoutes, func(s *Server, r, api *mux.Router) {
+		api.HandleFunc("/coops/{coop}/members", s.apiAddMember).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/members", s.apiListMembers).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/members/{username}", s.apiUpdateMember).Methods(http.MethodPatch)
+		api.HandleFunc("/coops/{coop}/members/{username}", s.apiRemoveMember).Methods(http.MethodDelete)
+		api.HandleFunc("/coops/{coop}/motions", s.apiCreateMotion).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/motions", s.apiListMotions).Methods(http.MethodGet)
+		api.HandleFunc("/motions/vote", s.apiVote).Methods(http.MethodPost)
+		api.HandleFunc("/motions/close", s.apiCloseMotion).Methods(http.MethodPost)
+		api.HandleFunc("/motions/extend", s.apiExtendMotion).Methods(http.MethodPost)
+		r.HandleFunc(federation.RouteMotion, s.getMotion).Methods(http.MethodGet, http.MethodHead)
+		r.HandleFunc(federation.RouteCoopMembers, s.getMembers).Methods(http.MethodGet, http.MethodHead)
+	})
+}
+
+const jsonType = "application/json; charset=utf-8"
+
+func memberJSON(m *coopfed.Member) map[string]any {
+	return map[string]any{"username": m.Username, "role": m.Role, "actors": m.Actors, "created_at": m.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+func (s *Server) apiAddMember(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in struct {
+		Username string   `json:"username"`
+		Role     string   `json:"role"`
+		Actors   []string `json:"actors"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	m := &coopfed.Member{CoopID: c.ID, Username: in.Username, Role: in.Role, Actors: in.Actors}
+	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.CreateMember(m) }); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, jsonType, memberJSON(m))
+}
+
+func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list, err := s.store.Members(r.Context(), c.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	items := make([]map[string]any, 0, len(list))
+	for _, m := range list {
+		items = append(items, memberJSON(m))
+	}
+	writeJSON(w, http.StatusOK, jsonType, map[string]any{"items": items})
+}
+
+func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in struct {
+		Role   string    `json:"role"`
+		Actors *[]string `json:"actors"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var actors []string
+	if in.Actors != nil {
+		actors = append([]string{}, *in.Actors...) // [] unlinks every account
+	}
+	var m *coopfed.Member
+	err = s.store.Update(r.Context(), func(tx *store.Tx) error {
+		m, err = tx.UpdateMember(c.ID, mux.Vars(r)["username"], in.Role, actors)
+		return err
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, jsonType, memberJSON(m))
+}
+
+func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.RemoveMember(c.ID, mux.Vars(r)["username"]) }); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// parseTimeField reads an optional RFC 3339 time of a request body.
+func parseTimeField(fields map[string]string, name, v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		fields[name] = "an RFC 3339 time, e.g. 2026-05-01T18:00:00Z"
+	}
+	return t.UTC()
+}
+
+func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in struct {
+		Title     string   `json:"title"`
+		Text      string   `json:"text"`
+		Kind      string   `json:"kind"`
+		Options   []string `json:"options"`
+		OpensAt   string   `json:"opens_at"`
+		ClosesAt  string   `json:"closes_at"`
+		Quorum    *float64 `json:"quorum"`
+		Threshold *float64 `json:"threshold"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	fields := map[string]string{}
+	m := &coopfed.Motion{Title: in.Title, Text: in.Text, Kind: in.Kind, Options: in.Options, Quorum: 0, Threshold: 0.5}
+	m.OpensAt = parseTimeField(fields, "opens_at", in.OpensAt)
+	m.ClosesAt = parseTimeField(fields, "closes_at", in.ClosesAt)
+	if in.Quorum != nil {
+		m.Quorum = *in.Quorum
+	}
+	if in.Threshold != nil {
+		m.Threshold = *in.Threshold
+	}
+	if err := coopfed.FieldErrors(fields); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.fed.CreateMotion(r.Context(), c, m); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", m.IRI)
+	writeJSON(w, http.StatusCreated, jsonType, s.motionJSON(m, coopfed.Tally(m, m.Eligible, nil)))
+}
+
+// motionJSON is a motion as the API shows it: the tally so far and, once
+// closed, the outcome.
+func (s *Server) motionJSON(m *coopfed.Motion, res coopfed.Result) map[string]any {
+	tally := make([]map[string]any, 0, len(res.Options))
+	for _, oc := range res.Options {
+		tally = append(tally, map[string]any{"option": oc.Name, "votes": oc.Votes})
+	}
+	out := map[string]any{
+		"id": m.IRI, "title": m.Title, "text": m.Text, "kind": m.Kind, "options": m.Options,
+		"opens_at": m.OpensAt.UTC().Format(time.RFC3339), "closes_at": m.ClosesAt.UTC().Format(time.RFC3339),
+		"quorum": m.Quorum, "threshold": m.Threshold, "state": m.State,
+		"eligible": m.Eligible, "voters": res.Voters, "tally": tally,
+	}
+	if m.State == coopfed.MotionClosed {
+		out["outcome"] = m.Outcome
+		out["outcome_text"] = m.OutcomeText
+		out["outcome_note"] = m.OutcomeIRI
+		if m.ClosedAt != nil {
+			out["closed_at"] = m.ClosedAt.UTC().Format(time.RFC3339)
+		}
+	}
+	return out
+}
+
+func (s *Server) apiListMotions(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	limit := 40
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			s.error(w, r, coopfed.FieldErrors(map[string]string{"limit": "a number from 1 to 200"}))
+			return
+		}
+		limit = n
+	}
+	list, err := s.store.Motions(r.Context(), c.ID, limit)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	items := make([]map[string]any, 0, len(list))
+	for _, m := range list {
+		ballots, err := s.store.Ballots(r.Context(), m.ID)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		items = append(items, s.motionJSON(m, coopfed.Tally(m, m.Eligible, ballots)))
+	}
+	writeJSON(w, http.StatusOK, jsonType, map[string]any{"items": items})
+}
+
+// motionParam reads the ?id= of a motion action.
+func motionParam(r *http.Request) (string, error) {
+	iri := r.URL.Query().Get("id")
+	if iri == "" {
+		return "", coopfed.FieldErrors(map[string]string{"id": "the IRI of the motion is required"})
+	}
+	return iri, nil
+}
+
+func (s *Server) apiVote(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authCoop(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	iri, err := motionParam(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in struct {
+		Member  string   `json:"member"`
+		Choices []string `json:"choices"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.Member == "" {
+		s.error(w, r, coopfed.FieldErrors(map[string]string{"member": "the username of the member who votes is required"}))
+		return
+	}
+	if err := s.fed.CastVote(r.Context(), c, iri, in.Member, in.Choices); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeMotion(w, r, iri, http.StatusOK)
+}
+
+func (s *Server) writeMotion(w http.ResponseWriter, r *http.Request, iri string, status int) {
+	m, err := s.store.Motion(r.Context(), iri)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ballots, err := s.store.Ballots(r.Context(), m.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, status, jsonType, s.motionJSON(m, coopfed.Tally(m, m.Eligible, ballots)))
+}
+
+func (s *Server) apiCloseMotion(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authCoop(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	iri, err := motionParam(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if _, err := s.fed.CloseMotion(r.Context(), c, iri); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeMotion(w, r, iri, http.StatusOK)
+}
+
+func (s *Server) apiExtendMotion(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authCoop(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	iri, err := motionParam(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in struct {
+		ClosesAt string `json:"closes_at"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	fields := map[string]string{}
+	closes := parseTimeField(fields, "closes_at", in.ClosesAt)
+	if in.ClosesAt == "" {
+		fields["closes_at"] = "give the new deadline (RFC 3339)"
+	}
+	if err := coopfed.FieldErrors(fields); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if _, err := s.fed.ExtendMotion(r.Context(), c, iri, closes); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeMotion(w, r, iri, http.StatusOK)
+}
+
+// motionReply is a discussion entry as the motion page shows it.
+type motionReply struct {
+	Actor, URL, HTML string
+	Published        time.Time
+}
+
+// getMotion serves a motion: the Question for ActivityPub clients, a page
+// with the tally, the outcome and the discussion for browsers.
+func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	m, err := s.store.Motion(ctx, s.iris.Motion(mux.Vars(r)["id"]))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	c, err := s.store.CoopByID(ctx, m.CoopID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if m.State == coopfed.MotionScheduled {
+		// Not published yet: nobody outside the coop has seen it.
+		s.error(w, r, notFoundError("no such motion"))
+		return
+	}
+	if wantsActivity(r) {
+		doc, err := s.fed.MotionDocument(ctx, c, m)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		s.writeActivity(w, r, doc)
+		return
+	}
+	ballots, err := s.store.Ballots(ctx, m.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	replies, err := s.store.MotionReplies(ctx, m.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	discussion := make([]motionReply, 0, len(replies))
+	for _, rp := range replies {
+		discussion = append(discussion, motionReply{Actor: rp.ActorIRI, URL: rp.URL, HTML: rp.Content, Published: rp.Published})
+	}
+	res := coopfed.Tally(m, m.Eligible, ballots)
+	s.render(w, r, "motion", map[string]any{
+		"Coop": c, "Handle": c.Name + "@" + s.iris.Host(), "CoopURL": s.iris.Coop(c.Name),
+		"Motion": m, "TextHTML": sanitize.Text(m.Text), "Rules": m.RulesText(), "Result": res,
+		"Open": m.State == coopfed.MotionOpen, "Outcome": coopfed.OutcomeWords(m.Outcome), "Discussion": discussion,
+	})
+}
+
+// getMembers serves a coop's members collection (see
+// federation.MembersCollection for who sees the list).
+func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) {
+	c, err := s.store.CoopByName(r.Context(), mux.Vars(r)["name"])
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	doc, err := s.fed.MembersCollection(r.Context(), r, c)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Add("Vary", "Signature")
+	s.writeActivity(w, r, doc)
+}
