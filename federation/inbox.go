@@ -349,7 +349,7 @@ func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coop
 		if err := h.apply(ctx, in); err != nil {
 			return err
 		}
-		enqueued = in.enqueued
+		enqueued = tx.Enqueued()
 		return nil
 	})
 	if errors.Is(err, errIgnore) {

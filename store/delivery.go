@@ -36,6 +36,9 @@ func (tx *Tx) EnqueueDeliveries(activityID int64, inboxes []string) (int, error)
 		k, _ := res.RowsAffected()
 		n += int(k)
 	}
+	if n > 0 {
+		tx.enqueued = true
+	}
 	return n, nil
 }
 

@@ -161,7 +161,13 @@ type Tx struct {
 	s   *Store
 	// dirty is set by writes that change what the cache holds.
 	dirty bool
+	// enqueued is set when the transaction queued deliveries.
+	enqueued bool
 }
+
+// Enqueued reports whether the transaction queued any delivery, so the
+// caller can wake the delivery workers once it commits.
+func (tx *Tx) Enqueued() bool { return tx.enqueued }
 
 // Now returns the transaction's timestamp, one value for all its rows.
 func (tx *Tx) Now() time.Time { return tx.now }
@@ -216,7 +222,7 @@ func notFound(what string, err error) error {
 // Counts returns the number of rows of a few tables, keyed by table name: a
 // cheap fingerprint tests use to check that a refused request wrote nothing.
 func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
-	tables := []string{"coops", "tokens", "remote_actors", "followers", "following", "objects", "activities", "deliveries", "inbox_seen", "timeline", "domain_blocks", "actor_blocks", "listings", "notifications", "members", "member_actors", "motions", "motion_eligible", "votes", "motion_replies"}
+	tables := []string{"coops", "tokens", "remote_actors", "followers", "following", "objects", "activities", "deliveries", "inbox_seen", "timeline", "domain_blocks", "actor_blocks", "listings", "notifications", "members", "member_actors", "motions", "motion_eligible", "votes", "motion_replies", "sessions"}
 	out := make(map[string]int64, len(tables))
 	for _, t := range tables {
 		var n int64
