@@ -38,6 +38,9 @@ func TestHealthAndMetrics(t *testing.T) {
 	if st, _ := fedtest.Do(t, req); st != http.StatusUnauthorized {
 		t.Fatalf("unsigned inbox POST: %d", st)
 	}
+	if st, _ := get(t, inst.URL+"/api/v1/market?q=flour", ""); st != http.StatusOK {
+		t.Fatalf("market search: %d", st)
+	}
 	st, body := get(t, inst.URL+"/metrics", "")
 	if st != http.StatusOK {
 		t.Fatalf("metrics: %d", st)
@@ -48,6 +51,8 @@ func TestHealthAndMetrics(t *testing.T) {
 		`coopfed_delivery_queue_depth 0`,
 		`coopfed_delivery_queue_oldest_seconds 0`,
 		`coopfed_http_requests_total{class="2xx"}`,
+		`coopfed_market_searches_total{result="ok",via="api"} 1`,
+		`coopfed_market_search_duration_seconds_count 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {

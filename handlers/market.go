@@ -602,7 +602,7 @@ func (s *Server) apiMarket(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	hits, err := s.store.SearchListings(r.Context(), mq)
+	hits, err := s.searchMarket(r.Context(), mq, "api")
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -756,7 +756,7 @@ func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	hits, err := s.store.SearchListings(r.Context(), mq)
+	hits, err := s.searchMarket(r.Context(), mq, "page")
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -790,4 +790,14 @@ func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 		data["Next"] = federation.RouteMarket + "?" + next.Encode()
 	}
 	s.render(w, r, "market", data)
+}
+
+// searchMarket runs a market search and counts it with its duration.
+func (s *Server) searchMarket(ctx context.Context, mq store.MarketQuery, via string) ([]store.MarketHit, error) {
+	start := time.Now()
+	hits, err := s.store.SearchListings(ctx, mq)
+	if s.metrics != nil {
+		s.metrics.marketSearch(via, err, time.Since(start).Seconds())
+	}
+	return hits, err
 }

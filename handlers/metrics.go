@@ -22,6 +22,8 @@ type Metrics struct {
 	deliveryLatency  prometheus.Histogram
 	remoteFetches    *prometheus.CounterVec
 	httpRequests     *prometheus.CounterVec
+	marketSearches   *prometheus.CounterVec
+	marketLatency    prometheus.Histogram
 }
 
 // NewMetrics builds the registry with Go runtime and process collectors,
@@ -48,8 +50,15 @@ func NewMetrics(st *store.Store) *Metrics {
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "coopfed_http_requests_total", Help: "HTTP requests served by status class.",
 		}, []string{"class"}),
+		marketSearches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coopfed_market_searches_total", Help: "Market searches by where they came from (api, page) and result (ok, error).",
+		}, []string{"via", "result"}),
+		marketLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "coopfed_market_search_duration_seconds", Help: "Time of one market search query.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
 	}
-	m.registry.MustRegister(m.inbox, m.signatureFailure, m.deliveries, m.deliveryLatency, m.remoteFetches, m.httpRequests,
+	m.registry.MustRegister(m.inbox, m.signatureFailure, m.deliveries, m.deliveryLatency, m.remoteFetches, m.httpRequests, m.marketSearches, m.marketLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{store: st})
 	return m
@@ -72,6 +81,15 @@ func (m *Metrics) RemoteFetch(result string) { m.remoteFetches.WithLabelValues(r
 
 func (m *Metrics) request(status int) {
 	m.httpRequests.WithLabelValues(string(rune('0'+status/100)) + "xx").Inc()
+}
+
+func (m *Metrics) marketSearch(via string, err error, seconds float64) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.marketSearches.WithLabelValues(via, result).Inc()
+	m.marketLatency.Observe(seconds)
 }
 
 // Handler serves the registry in the Prometheus text format.

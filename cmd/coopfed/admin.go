@@ -40,6 +40,16 @@ type exportFile struct {
 	Followers     []exportFollow       `json:"followers"`
 	Following     []exportFollow       `json:"following"`
 	Announcements []exportAnnouncement `json:"announcements"`
+	// Listings, members and motions are the domain values as stored, their
+	// field names as in the coopfed package.
+	Listings []*coopfed.Listing `json:"listings"`
+	Members  []*coopfed.Member  `json:"members"`
+	Motions  []exportMotion     `json:"motions"`
+}
+
+type exportMotion struct {
+	*coopfed.Motion
+	Tally coopfed.Result `json:"tally"`
 }
 
 type exportCoop struct {
@@ -119,6 +129,27 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		before = objs[len(objs)-1].ID
 	}
+	if out.Listings, err = exportListings(ctx, st, c); err != nil {
+		return err
+	}
+	if out.Members, err = st.Members(ctx, c.ID); err != nil {
+		return err
+	}
+	if out.Members == nil {
+		out.Members = []*coopfed.Member{}
+	}
+	motions, err := st.Motions(ctx, c.ID, 1<<30)
+	if err != nil {
+		return err
+	}
+	out.Motions = []exportMotion{}
+	for _, m := range motions {
+		ballots, err := st.Ballots(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		out.Motions = append(out.Motions, exportMotion{Motion: m, Tally: coopfed.Tally(m, m.Eligible, ballots)})
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -192,4 +223,18 @@ func healthcheckCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+func exportListings(ctx context.Context, st *store.Store, c *coopfed.Coop) ([]*coopfed.Listing, error) {
+	out := []*coopfed.Listing{}
+	for offset := 0; ; offset += 500 {
+		page, err := st.CoopListings(ctx, c.ID, "", 500, offset)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < 500 {
+			return out, nil
+		}
+	}
 }

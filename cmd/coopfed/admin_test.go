@@ -49,7 +49,7 @@ func TestCoopTokenExportBackup(t *testing.T) {
 	if exp.Coop.PrivateKeyPEM != "" {
 		t.Fatal("export wrote the private key without --include-private-key")
 	}
-	if exp.Followers == nil || exp.Following == nil || exp.Announcements == nil {
+	if exp.Followers == nil || exp.Following == nil || exp.Announcements == nil || exp.Listings == nil || exp.Members == nil || exp.Motions == nil {
 		t.Fatal("export lists must be present (empty) rather than null")
 	}
 	if err := json.Unmarshal([]byte(runOK(t, "export", "--coop", "bakery", "--db", db, "--include-private-key")), &exp); err != nil || !strings.Contains(exp.Coop.PrivateKeyPEM, "PRIVATE KEY") {
