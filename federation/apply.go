@@ -27,6 +27,8 @@ type incoming struct {
 
 	// claimed are the object kinds (extension.go) that took the object.
 	claimed []objectKind
+	// listing is the object decoded as a market listing, when it is one.
+	listing *coopfed.Listing
 	// afterCommit runs once the activity's transaction has committed.
 	afterCommit []func()
 
@@ -53,6 +55,7 @@ func init() {
 		"Update": {checkUpdate, applyUpdate},
 		"Delete": {checkDelete, applyDelete},
 		"Block":  {checkFollow, applyBlock},
+		"Offer":  {checkOffer, applyOffer}, // trade.go
 	}
 }
 
@@ -182,6 +185,8 @@ func applyUndo(ctx context.Context, in *incoming) error {
 		return in.f.followEnded(ctx, in.tx, f.CoopID, f.ActorIRI)
 	case "Block":
 		return nil // nothing to restore: a block ended the follows
+	case "Offer":
+		return applyUndoOffer(ctx, in) // a trade withdrawn (trade.go)
 	}
 	return nil // Like, Announce and others are not kept
 }
@@ -210,6 +215,9 @@ func checkAnswer(ctx context.Context, in *incoming) error {
 	if !in.f.iris.IsLocal(in.objectID) {
 		return errIgnore
 	}
+	if handled, err := checkTradeAnswer(ctx, in); handled {
+		return err // an answer to one of our trade Offers (trade.go)
+	}
 	return nil
 }
 
@@ -223,6 +231,9 @@ func (in *incoming) answeredFollow() (*coopfed.Following, bool) {
 }
 
 func applyAccept(ctx context.Context, in *incoming) error {
+	if handled, err := applyTradeAccept(ctx, in); handled {
+		return err
+	}
 	f, ok := in.answeredFollow()
 	if !ok {
 		return nil
@@ -235,6 +246,9 @@ func applyAccept(ctx context.Context, in *incoming) error {
 }
 
 func applyReject(ctx context.Context, in *incoming) error {
+	if handled, err := applyTradeReject(ctx, in); handled {
+		return err
+	}
 	f, ok := in.answeredFollow()
 	if !ok {
 		return nil

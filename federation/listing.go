@@ -502,6 +502,11 @@ func (d *listingDoc) isListing() bool {
 // decodeListing decodes an activity's object as a listing. It reports
 // false, with no error, for an object that is not one.
 func decodeListing(raw json.RawMessage) (*listingDoc, bool) {
+	// Every listing names its purpose and what it publishes; most objects
+	// (plain notes) have neither, and need no second decode.
+	if !bytes.Contains(raw, []byte(`"purpose"`)) || !bytes.Contains(raw, []byte(`"publishes"`)) {
+		return nil, false
+	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '[' {
 		var items []json.RawMessage
@@ -774,6 +779,7 @@ func (k *marketKind) check(ctx context.Context, in *incoming, op string) (bool, 
 	if !ok || err != nil {
 		return ok && err == nil, err
 	}
+	in.listing = l // decoded once; apply uses it
 	// Why: a listing belongs to the actor that first published it; another
 	// actor of the same server may not take it over with an Update or a
 	// Create of the same id, and no peer may touch a local listing.
@@ -786,10 +792,7 @@ func (k *marketKind) check(ctx context.Context, in *incoming, op string) (bool, 
 }
 
 func (k *marketKind) apply(ctx context.Context, in *incoming, op string) error {
-	l, ok, err := k.incomingListing(in)
-	if !ok || err != nil {
-		return err
-	}
+	l := in.listing
 	// Why: the market holds the listings of actors a local coop follows;
 	// anyone else's would let strangers write into it.
 	coops, err := in.tx.CoopsFollowing(in.signer.IRI)

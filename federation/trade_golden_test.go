@@ -1,0 +1,122 @@
+package federation
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/coopfed/coopfed"
+)
+
+var tradeGoldenFiles = []string{"trade-offer.json", "trade-accept.json", "trade-reject.json", "trade-receipt.json"}
+
+// tradeGoldenDocuments builds the documents of a trade on the golden
+// instance: a remote bakery's 3 kg of the mill's flour for 3.60 EUR.
+func tradeGoldenDocuments(t testing.TB) map[string][]byte {
+	t.Helper()
+	e := newGoldenEnv(t)
+	f, c := e.f, e.coop
+	e.tick(time.Hour)
+	mill := f.iris.Coop(c.Name)
+	tr := &coopfed.Trade{
+		IRI: f.iris.Activity(e.newID()), ListingIRI: f.iris.Listing("01listing"), ListingKind: coopfed.ListingOffer,
+		ListingTitle: "organic flour", ProposerIRI: mill, OwnerIRI: "https://bakery.example/users/bakery",
+		Quantity:   coopfed.Quantity{Value: 3, Unit: "kilogram"},
+		Reciprocal: &coopfed.Reciprocal{Kind: coopfed.ReciprocalPrice, Price: coopfed.Price{Amount: "3.60", Currency: "EUR"}},
+		Message:    "For Saturday's bake", State: coopfed.TradeProposed, Created: e.clock(),
+	}
+	docs := map[string][]byte{}
+	put := func(name string, v map[string]any) {
+		t.Helper()
+		b, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[name] = b
+	}
+	put("trade-offer.json", f.offerDoc(tr))
+	// The answers as the owner writes them (here built by our own code).
+	agreement := f.iris.Agreement(e.newID())
+	accept := f.wrap("Accept", f.iris.Activity(e.newID()), mill, tr.IRI, []string{tr.OwnerIRI}, nil, e.clock())
+	accept["@context"] = tradeContext
+	accept["result"] = agreementDoc(agreement, tr)
+	put("trade-accept.json", accept)
+	reject := f.wrap("Reject", f.iris.Activity(e.newID()), mill, tr.IRI, []string{tr.OwnerIRI}, nil, e.clock())
+	reject["content"] = "Not available"
+	put("trade-reject.json", reject)
+	tr.State, tr.AgreementIRI = coopfed.TradeFulfilled, agreement
+	put("trade-receipt.json", f.receiptDoc(c, tr, mill, f.iris.Note(e.newID()), true))
+	return docs
+}
+
+// TestTradeGolden compares the trade documents with their golden files
+// (run with -update to rewrite them after an intended change), and reads
+// each back with the decoder incoming trades use.
+func TestTradeGolden(t *testing.T) {
+	docs := tradeGoldenDocuments(t)
+	for _, name := range tradeGoldenFiles {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := json.Indent(&buf, docs[name], "", "  "); err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			got := append(bytes.TrimRight(buf.Bytes(), "\n"), '\n')
+			path := filepath.Join("testdata", "golden", name)
+			if *updateGolden {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("differs from the golden file\n--- got\n%s\n--- want\n%s", got, want)
+			}
+		})
+	}
+	var o offerJSON
+	json.Unmarshal(docs["trade-offer.json"], &o)
+	if a, err := decodeAgreement(o.Object); err != nil || a.ID != "" || a.primary().Quantity.Unit != "kilogram" {
+		t.Fatalf("our Offer does not decode: %v %+v", err, a)
+	}
+}
+
+// TestDecodeFEPAgreements reads the FEP's and Mitra's payloads, the FEP's
+// misspelt "stiplulates" included.
+func TestDecodeFEPAgreements(t *testing.T) {
+	cases := []struct {
+		file, field, unit string
+	}{
+		{"../testdata/fep0837/offer-agreement.json", "object", "one"},
+		{"../testdata/fep0837/accept-agreement.json", "result", "one"},
+		{"../testdata/mitra/offer-agreement.json", "object", "second"},
+	}
+	for _, c := range cases {
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o offerJSON
+		if err := json.Unmarshal(b, &o); err != nil {
+			t.Fatal(err)
+		}
+		raw := o.Object
+		if c.field == "result" {
+			raw = o.Result
+		}
+		a, err := decodeAgreement(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		q, err := a.primary().Quantity.quantity()
+		if err != nil || q.Unit != c.unit || q.Value <= 0 || a.Reciprocal == nil {
+			t.Fatalf("%s: %v %+v", c.file, err, q)
+		}
+	}
+}

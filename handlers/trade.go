@@ -1,0 +1,354 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/federation"
+	"github.com/coopfed/coopfed/store"
+	"github.com/gorilla/mux"
+)
+
+// Trades are addressed in paths by their local number (the "id" of every
+// answer); the Offer's IRI is given as "iri".
+func init() {
+	featureRoutes = append(featureRoutes, func(s *Server, r, api *mux.Router) {
+		api.HandleFunc("/coops/{coop}/trades", s.apiProposeTrade).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/trades", s.apiTrades).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/trades/{id:[0-9]+}", s.apiTrade).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/trades/{id:[0-9]+}/{action:accept|reject|counter|withdraw|fulfil}", s.apiTradeAction).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/ledger", s.apiLedger).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/ledger.csv", s.apiLedgerCSV).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/balances", s.apiBalances).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/credit-limits", s.apiSetCreditLimit).Methods(http.MethodPut)
+	})
+}
+
+// tradeInput is the body of a proposal or a counter-offer.
+type tradeInput struct {
+	Listing    string          `json:"listing"`
+	Quantity   json.RawMessage `json:"quantity"`
+	Reciprocal json.RawMessage `json:"reciprocal"`
+	Message    string          `json:"message"`
+}
+
+func (in *tradeInput) proposal(needListing bool) (federation.TradeProposal, error) {
+	fields := map[string]string{}
+	p := federation.TradeProposal{ListingIRI: strings.TrimSpace(in.Listing), Message: in.Message}
+	if needListing && p.ListingIRI == "" {
+		fields["listing"] = "the IRI of the listing"
+	}
+	if len(in.Quantity) == 0 {
+		fields["quantity"] = `give a quantity {"value": 2, "unit": "kilogram"}`
+	} else if q := parseQuantity(in.Quantity, "quantity", fields); q != nil {
+		p.Quantity = *q
+	}
+	if len(in.Reciprocal) > 0 && !isNull(in.Reciprocal) {
+		p.Reciprocal = parseReciprocal(in.Reciprocal, fields)
+	}
+	return p, coopfed.FieldErrors(fields)
+}
+
+func (s *Server) tradeOut(t *coopfed.Trade, self string) map[string]any {
+	role := "proposer"
+	if t.OwnerIRI == self {
+		role = "owner"
+	}
+	var rec any
+	if t.Reciprocal != nil {
+		rec = map[string]any{"kind": t.Reciprocal.Kind, "text": t.Reciprocal.String()}
+	}
+	return map[string]any{
+		"id": t.ID, "iri": t.IRI, "listing": t.ListingIRI, "listing_title": t.ListingTitle, "listing_kind": t.ListingKind,
+		"role": role, "counterpart": t.Counterpart(self), "proposer": t.ProposerIRI, "owner": t.OwnerIRI,
+		"sent_by": t.Sender(), "awaiting_answer_from": map[bool]string{true: t.Recipient(), false: ""}[t.Open()],
+		"in_reply_to": t.InReplyTo,
+		"quantity":    map[string]any{"value": t.Quantity.Value, "unit": t.Quantity.Unit},
+		"reciprocal":  rec, "credits": coopfed.FormatCredits(t.Credits()), "message": t.Message,
+		"state": t.State, "reason": t.Reason, "agreement": t.AgreementIRI,
+		"owner_confirmed": t.OwnerConfirmed, "proposer_confirmed": t.ProposerConfirmed, "receipt": t.ReceiptIRI,
+		"created": t.Created.Format(time.RFC3339), "updated": t.Updated.Format(time.RFC3339),
+	}
+}
+
+func (s *Server) apiProposeTrade(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in tradeInput
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p, err := in.proposal(true)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	t, err := s.fed.ProposeTrade(r.Context(), c, p)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, marketJSON, s.tradeOut(t, s.iris.Coop(c.Name)))
+}
+
+func (s *Server) apiTrades(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	fields := map[string]string{}
+	limit, offset := pageParams(q, fields)
+	state := q.Get("state")
+	switch state {
+	case "", coopfed.TradeProposed, coopfed.TradeCountered, coopfed.TradeAccepted, coopfed.TradeRejected, coopfed.TradeWithdrawn, coopfed.TradeFulfilled:
+	default:
+		fields["state"] = "proposed, countered, accepted, rejected, withdrawn or fulfilled"
+	}
+	if err := coopfed.FieldErrors(fields); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ts, err := s.store.CoopTrades(r.Context(), c.ID, store.TradeFilter{State: state, Listing: q.Get("listing"), Limit: limit, Offset: offset})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	self := s.iris.Coop(c.Name)
+	items := []map[string]any{}
+	for _, t := range ts {
+		items = append(items, s.tradeOut(t, self))
+	}
+	writeJSON(w, http.StatusOK, marketJSON, pageJSON(items, limit, offset))
+}
+
+// coopTrade loads a trade of the authenticated coop by its local number.
+func (s *Server) coopTrade(r *http.Request) (*coopfed.Coop, *coopfed.Trade, error) {
+	c, err := s.authFor(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err != nil {
+		return nil, nil, coopfed.Errorf(coopfed.ENOTFOUND, "trade not found")
+	}
+	t, err := s.store.TradeByID(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	self := s.iris.Coop(c.Name)
+	if t.OwnerIRI != self && t.ProposerIRI != self {
+		return nil, nil, coopfed.Errorf(coopfed.ENOTFOUND, "trade not found")
+	}
+	return c, t, nil
+}
+
+func (s *Server) apiTrade(w http.ResponseWriter, r *http.Request) {
+	c, t, err := s.coopTrade(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, marketJSON, s.tradeOut(t, s.iris.Coop(c.Name)))
+}
+
+func (s *Server) apiTradeAction(w http.ResponseWriter, r *http.Request) {
+	c, t, err := s.coopTrade(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	status := http.StatusOK
+	switch mux.Vars(r)["action"] {
+	case "accept":
+		t, err = s.fed.AcceptTrade(ctx, c, t.IRI)
+	case "reject":
+		var in struct {
+			Reason string `json:"reason"`
+		}
+		if r.ContentLength != 0 {
+			if err := decode(r, &in); err != nil {
+				s.error(w, r, err)
+				return
+			}
+		}
+		t, err = s.fed.RejectTrade(ctx, c, t.IRI, in.Reason)
+	case "counter":
+		var in tradeInput
+		if err := decode(r, &in); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		var p federation.TradeProposal
+		if p, err = in.proposal(false); err == nil {
+			t, err = s.fed.CounterTrade(ctx, c, t.IRI, p)
+			status = http.StatusCreated
+		}
+	case "withdraw":
+		t, err = s.fed.WithdrawTrade(ctx, c, t.IRI)
+	case "fulfil":
+		t, err = s.fed.FulfilTrade(ctx, c, t.IRI)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if status == http.StatusCreated {
+		// The counter-offer is stored under its own number.
+		if fresh, ferr := s.store.TradeByIRI(ctx, t.IRI); ferr == nil {
+			t = fresh
+		}
+	}
+	writeJSON(w, status, marketJSON, s.tradeOut(t, s.iris.Coop(c.Name)))
+}
+
+func ledgerOut(e coopfed.LedgerEntry) map[string]any {
+	rec := ""
+	if e.Reciprocal != nil {
+		rec = e.Reciprocal.String()
+	}
+	return map[string]any{
+		"date": e.Date.Format(time.RFC3339), "trade": e.TradeIRI, "counterpart": e.Counterpart, "direction": e.Direction,
+		"item": e.Item, "listing": e.ListingIRI, "quantity": map[string]any{"value": e.Quantity.Value, "unit": e.Quantity.Unit},
+		"value": rec, "credits": coopfed.FormatCredits(e.Credits), "state": e.State, "agreement": e.AgreementIRI,
+	}
+}
+
+func (s *Server) apiLedger(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	entries, err := s.store.Ledger(r.Context(), c.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	items := []map[string]any{}
+	for _, e := range entries {
+		items = append(items, ledgerOut(e))
+	}
+	writeJSON(w, http.StatusOK, marketJSON, map[string]any{"items": items})
+}
+
+func (s *Server) apiLedgerCSV(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	entries, err := s.store.Ledger(r.Context(), c.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+c.Name+`-ledger.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"date", "counterpart", "direction", "item", "quantity", "unit", "value", "credits", "state", "trade", "agreement"})
+	for _, e := range entries {
+		rec := ""
+		if e.Reciprocal != nil {
+			rec = e.Reciprocal.String()
+		}
+		cw.Write([]string{e.Date.Format(time.RFC3339), e.Counterpart, e.Direction, csvSafe(e.Item), coopfed.FormatNumber(e.Quantity.Value),
+			e.Quantity.Unit, csvSafe(rec), coopfed.FormatCredits(e.Credits), e.State, e.TradeIRI, e.AgreementIRI})
+	}
+	cw.Flush()
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func (s *Server) apiBalances(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	entries, err := s.store.Ledger(r.Context(), c.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	bal := coopfed.Balances(entries)
+	limits, err := s.store.CreditLimits(r.Context(), c.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	def := int64(coopfed.DefaultCreditLimit * coopfed.CreditScale)
+	if v, ok := limits[""]; ok {
+		def = v
+	}
+	partners := make([]string, 0, len(bal))
+	var total int64
+	for p, v := range bal {
+		partners = append(partners, p)
+		total += v
+	}
+	for p := range limits {
+		if _, ok := bal[p]; !ok && p != "" {
+			partners = append(partners, p)
+		}
+	}
+	sort.Strings(partners)
+	items := []map[string]any{}
+	for _, p := range partners {
+		limit := def
+		if v, ok := limits[p]; ok {
+			limit = v
+		}
+		items = append(items, map[string]any{"partner": p, "balance": coopfed.FormatCredits(bal[p]), "limit": coopfed.FormatCredits(limit)})
+	}
+	writeJSON(w, http.StatusOK, marketJSON, map[string]any{"total": coopfed.FormatCredits(total), "default_limit": coopfed.FormatCredits(def), "partners": items})
+}
+
+func (s *Server) apiSetCreditLimit(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authFor(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var in struct {
+		Partner string          `json:"partner"`
+		Limit   json.RawMessage `json:"limit"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	v, err := coopfed.ParseCredits(text(in.Limit))
+	if err != nil {
+		s.error(w, r, coopfed.FieldErrors(map[string]string{"limit": coopfed.ErrorMessage(err)}))
+		return
+	}
+	partner := strings.TrimSpace(in.Partner)
+	if partner != "" && !strings.HasPrefix(partner, "https://") && !strings.HasPrefix(partner, "http://") {
+		s.error(w, r, coopfed.FieldErrors(map[string]string{"partner": "the partner's actor IRI, or empty for the default"}))
+		return
+	}
+	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.SetCreditLimit(c.ID, partner, v) }); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, marketJSON, map[string]any{"partner": partner, "limit": coopfed.FormatCredits(v)})
+}
