@@ -44,6 +44,9 @@ type Config struct {
 	// TallyDebounce is the least time between two tally Updates of a
 	// motion (see federation.Config); 0 for the default.
 	TallyDebounce time.Duration
+	// FirstAdmin, when set, is the username of an admin member created
+	// with the first coop, given a random password (FirstAdminPassword).
+	FirstAdmin string
 	// Follow lists actors (name@host or IRIs) the first coop follows once
 	// the server runs; tried until they answer, so peers may start later.
 	Follow []string
@@ -63,6 +66,10 @@ type App struct {
 
 	shutdownOnce sync.Once
 	shutdownErr  error
+
+	// FirstAdminPassword is the password EnsureFirstCoop gave the first
+	// admin member, for the command to print once; only its hash is kept.
+	FirstAdminPassword string
 }
 
 // Open opens the database, creates the first coop when there is none and
@@ -117,8 +124,18 @@ func (a *App) EnsureFirstCoop(ctx context.Context) (*coopfed.Coop, string, error
 	}
 	var token string
 	err = a.Store.Update(ctx, func(tx *store.Tx) error {
-		token, err = tx.CreateToken(c.ID, "first admin")
-		return err
+		if token, err = tx.CreateToken(c.ID, "first admin"); err != nil || a.Config.FirstAdmin == "" {
+			return err
+		}
+		if err := tx.CreateMember(&coopfed.Member{CoopID: c.ID, Username: a.Config.FirstAdmin, Role: coopfed.RoleAdmin}); err != nil {
+			return err
+		}
+		password := store.NewPassword()
+		if err := tx.SetPassword(c.ID, a.Config.FirstAdmin, password); err != nil {
+			return err
+		}
+		a.FirstAdminPassword = password
+		return nil
 	})
 	return c, token, err
 }

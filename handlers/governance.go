@@ -386,6 +386,7 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 		"Coop": c, "Handle": c.Name + "@" + s.iris.Host(), "CoopURL": s.iris.Coop(c.Name),
 		"Motion": m, "TextHTML": sanitize.Text(m.Text), "Rules": m.RulesText(), "Result": res,
 		"Open": m.State == coopfed.MotionOpen, "Outcome": coopfed.OutcomeWords(m.Outcome), "Discussion": discussion,
+		"Chart": tallyChart(res),
 	})
 }
 

@@ -81,10 +81,15 @@ func (s *Server) getCoop(w http.ResponseWriter, r *http.Request) {
 	if c.Summary != "" {
 		summary = sanitize.Text(c.Summary)
 	}
-	s.render(w, r, "coop", map[string]any{
+	data := map[string]any{
 		"Coop": c, "Handle": c.Name + "@" + s.iris.Host(), "ActorURL": s.iris.Coop(c.Name), "SummaryHTML": summary,
 		"Followers": followers, "Following": following, "Posts": posts, "Notes": notes,
-	})
+	}
+	if err := s.coopActivity(ctx, c, data); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, r, "coop", data)
 }
 
 func (s *Server) getNote(w http.ResponseWriter, r *http.Request) {

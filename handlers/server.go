@@ -41,6 +41,8 @@ type Server struct {
 
 	metrics      *Metrics
 	metricsToken string
+
+	ui uiState // the web interface's login limiter
 }
 
 // New returns a Server.

@@ -223,7 +223,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		*baseURL = "http://localhost:" + port
 	}
 	a, err := app.Open(ctx, app.Config{Addr: *addr, URL: *baseURL, DB: *db, Coop: *coop, AllowPrivate: *allowPrivate, Workers: *workers, Logger: log, Retry: &retry,
-		Follow: splitList(*follow), MetricsToken: *metricsToken, InboxRate: inboxLimit(*inboxRate), InboxBurst: 10 * *inboxRate})
+		Follow: splitList(*follow), FirstAdmin: "admin", MetricsToken: *metricsToken, InboxRate: inboxLimit(*inboxRate), InboxBurst: 10 * *inboxRate})
 	if err != nil {
 		return err
 	}
@@ -235,6 +235,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c != nil {
 		// Printed once: only the token's hash is stored.
 		fmt.Fprintf(stdout, "Created coop %s (@%s@%s).\nAdmin API token (shown once, keep it safe): %s\n", c.Name, c.Name, a.Federation.IRIs().Host(), token)
+		fmt.Fprintf(stdout, "Web login at %s/login: coop %s, username admin, password (shown once): %s\n", *baseURL, c.Name, a.FirstAdminPassword)
 	}
 	if err := a.Start(ctx, nil); err != nil {
 		a.Shutdown(context.Background())

@@ -13,7 +13,8 @@ import (
 const memberUsage = `usage:
   coopfed member add USERNAME --coop NAME [--role admin|member] [--actor IRI,...] [--db PATH]
   coopfed member remove USERNAME --coop NAME [--db PATH]
-  coopfed member list --coop NAME [--db PATH]`
+  coopfed member list --coop NAME [--db PATH]
+  coopfed member passwd USERNAME --coop NAME [--db PATH]   (sets a new random password, printed once)`
 
 // memberCmd adds, removes and lists a coop's members (who vote on its
 // motions), the same operations as the members API.
@@ -23,7 +24,7 @@ func memberCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	verb, rest := args[0], args[1:]
 	username := ""
-	if verb == "add" || verb == "remove" {
+	if verb == "add" || verb == "remove" || verb == "passwd" {
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			return usageError{memberUsage}
 		}
@@ -63,6 +64,12 @@ func memberCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return describe(err)
 		}
 		fmt.Fprintf(stdout, "Removed %s from %s.\n", username, c.Name)
+	case "passwd":
+		password := store.NewPassword()
+		if err := st.Update(ctx, func(tx *store.Tx) error { return tx.SetPassword(c.ID, username, password) }); err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "New password of %s in %s (shown once): %s\n", username, c.Name, password)
 	case "list":
 		list, err := st.Members(ctx, c.ID)
 		if err != nil {

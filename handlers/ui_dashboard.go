@@ -1,0 +1,498 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/federation"
+	"github.com/coopfed/coopfed/store"
+	"github.com/gorilla/mux"
+)
+
+func init() {
+	featureRoutes = append(featureRoutes, func(s *Server, r, api *mux.Router) {
+		r.HandleFunc(routeDashboard, s.getDashboard).Methods(http.MethodGet, http.MethodHead)
+		for path, h := range map[string]uiAction{
+			"/announcements":      s.uiPostAnnouncement,
+			"/listings":           s.uiPostListing,
+			"/motions":            s.uiPostMotion,
+			"/vote":               s.uiVote,
+			"/follow":             s.uiFollow,
+			"/followers/approve":  s.uiAnswerFollower(true),
+			"/followers/reject":   s.uiAnswerFollower(false),
+			"/notifications/read": s.uiReadNotifications,
+		} {
+			r.HandleFunc(routeDashboard+path, s.uiPost(h)).Methods(http.MethodPost)
+		}
+	})
+}
+
+// form is one form's submitted values and its problems, shown again next
+// to their fields when it does not validate.
+type form struct {
+	Values map[string]string
+	Errors map[string]string
+	// Problem is a message about the whole form.
+	Problem string
+}
+
+func newForm(r *http.Request, names ...string) *form {
+	f := &form{Values: map[string]string{}, Errors: map[string]string{}}
+	for _, n := range names {
+		f.Values[n] = strings.TrimSpace(r.PostFormValue(n))
+	}
+	return f
+}
+
+// absorb files err into the form: field errors under their form field
+// (rename maps a domain field name to the form's), anything else as the
+// form's problem. It returns the status to answer with.
+func (f *form) absorb(err error, rename map[string]string) int {
+	status, msg, fields := errorStatus(err)
+	for k, v := range fields {
+		if n, ok := rename[k]; ok {
+			k = n
+		}
+		if _, known := f.Values[k]; !known {
+			f.Problem = strings.TrimSpace(f.Problem + " " + k + ": " + v + ".")
+			continue
+		}
+		if _, dup := f.Errors[k]; !dup {
+			f.Errors[k] = v
+		}
+	}
+	if len(fields) == 0 {
+		f.Problem = msg
+	}
+	return status
+}
+
+// uiAction handles one dashboard form of a logged-in member. It returns
+// the flash key to redirect with on success, or the form name and form to
+// show again with the status.
+type uiAction func(w http.ResponseWriter, r *http.Request, sess *store.Session) (done string, formName string, f *form, status int)
+
+// flashes are the messages shown after a successful form, by key; the
+// redirect carries only the key, so no text can be injected by a link.
+var flashes = map[string]string{
+	"announcement": "Your announcement is published.",
+	"listing":      "Your listing is published.",
+	"motion":       "The motion is open for votes.",
+	"vote":         "Your vote is counted.",
+	"follow":       "Follow request sent.",
+	"approved":     "Follower approved.",
+	"rejected":     "Follower rejected.",
+	"read":         "Notifications marked read.",
+}
+
+// uiPost wraps a form action: session and CSRF check, then
+// POST-redirect-GET on success, the dashboard with the form's errors
+// otherwise.
+func (s *Server) uiPost(action uiAction) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess := s.memberSession(w, r)
+		if sess == nil {
+			return
+		}
+		done, name, f, status := action(w, r, sess)
+		if status >= 500 {
+			s.log.Error("form failed", "path", r.URL.Path, "problem", f.Problem)
+		}
+		if f == nil {
+			http.Redirect(w, r, dashboardURL(sess.Coop.Name)+"?done="+done, http.StatusSeeOther)
+			return
+		}
+		if status == http.StatusForbidden {
+			// A refusal by role: the member's page has no such form.
+			s.uiError(w, r, &statusError{status: status, msg: f.Problem})
+			return
+		}
+		s.dashboard(w, r, sess, status, map[string]*form{name: f})
+	}
+}
+
+// requireAdmin refuses an admin-only form of a member.
+func requireAdmin(sess *store.Session, f *form) bool {
+	if sess.Member.Role == coopfed.RoleAdmin {
+		return true
+	}
+	f.Problem = "Only the coop's admins may do this."
+	return false
+}
+
+func (s *Server) getDashboard(w http.ResponseWriter, r *http.Request) {
+	sess := s.memberSession(w, r)
+	if sess == nil {
+		return
+	}
+	s.dashboard(w, r, sess, http.StatusOK, nil)
+}
+
+// voteRow is an open motion with the member's choices so far.
+type voteRow struct {
+	Motion  *coopfed.Motion
+	Result  coopfed.Result
+	URL     string
+	Chosen  []string
+	Problem string
+}
+
+type notificationRow struct {
+	ID                  int64
+	Kind                string
+	Read                bool
+	Created             time.Time
+	NeedURL, NeedText   string
+	OfferURL, OfferText string
+}
+
+type followRow struct {
+	Actor, Handle, Name, URL, State string
+	Since                           time.Time
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *store.Session, status int, forms map[string]*form) {
+	ctx := r.Context()
+	c := sess.Coop
+	for _, n := range []string{"announcement", "listing", "motion", "follow", "followers", "notifications"} {
+		if forms[n] == nil {
+			if forms == nil {
+				forms = map[string]*form{}
+			}
+			forms[n] = &form{Values: map[string]string{}, Errors: map[string]string{}}
+		}
+	}
+	if forms["listing"].Values["kind"] == "" {
+		forms["listing"].Values["kind"] = coopfed.ListingOffer
+	}
+	if forms["motion"].Values["kind"] == "" {
+		forms["motion"].Values["kind"] = coopfed.MotionConsent
+		forms["motion"].Values["threshold"] = "50"
+		forms["motion"].Values["closes_at"] = time.Now().UTC().Add(7 * 24 * time.Hour).Format("2006-01-02T15:04")
+	}
+	data := map[string]any{
+		"Me": sess.Member, "Coop": c, "CSRF": sess.CSRF, "IsAdmin": sess.Member.Role == coopfed.RoleAdmin,
+		"Handle": c.Name + "@" + s.iris.Host(), "CoopURL": s.iris.Coop(c.Name), "Action": dashboardURL(c.Name),
+		"Forms": forms, "Flash": flashes[r.URL.Query().Get("done")],
+	}
+	motions, err := s.store.Motions(ctx, c.ID, 50)
+	if err != nil {
+		s.uiError(w, r, err)
+		return
+	}
+	var votes []voteRow
+	for _, m := range motions {
+		if m.State != coopfed.MotionOpen {
+			continue
+		}
+		ballots, err := s.store.Ballots(ctx, m.ID)
+		if err != nil {
+			s.uiError(w, r, err)
+			return
+		}
+		chosen, err := s.store.MemberChoices(ctx, m.ID, sess.Member.ID)
+		if err != nil {
+			s.uiError(w, r, err)
+			return
+		}
+		row := voteRow{Motion: m, Result: coopfed.Tally(m, m.Eligible, ballots), URL: m.IRI, Chosen: chosen}
+		if f := forms["vote"]; f != nil && f.Values["id"] == m.IRI {
+			row.Problem = strings.TrimSpace(f.Problem + " " + f.Errors["choice"])
+		}
+		votes = append(votes, row)
+	}
+	data["Votes"] = votes
+	if f := forms["vote"]; f != nil {
+		found := false
+		for _, v := range votes {
+			found = found || v.URL == f.Values["id"]
+		}
+		if !found {
+			data["VoteProblem"] = strings.TrimSpace(f.Problem + " " + f.Errors["choice"])
+		}
+	}
+
+	notes, err := s.store.Notifications(ctx, store.NotificationFilter{CoopID: c.ID, Limit: 20})
+	if err != nil {
+		s.uiError(w, r, err)
+		return
+	}
+	rows := make([]notificationRow, 0, len(notes))
+	for _, n := range notes {
+		row := notificationRow{ID: n.ID, Kind: n.Kind, Read: n.Read, Created: n.CreatedAt, NeedURL: n.NeedIRI, OfferURL: n.OfferIRI, NeedText: n.NeedIRI, OfferText: n.OfferIRI}
+		if l, err := s.store.ListingByIRI(ctx, n.NeedIRI); err == nil && !l.Deleted {
+			row.NeedText = federation.ListingHeadline(l)
+		}
+		if l, err := s.store.ListingByIRI(ctx, n.OfferIRI); err == nil && !l.Deleted {
+			row.OfferText = federation.ListingHeadline(l)
+		}
+		rows = append(rows, row)
+	}
+	data["Notifications"] = rows
+
+	followers, err := s.store.Followers(ctx, store.FollowFilter{CoopID: c.ID, Limit: 100})
+	if err != nil {
+		s.uiError(w, r, err)
+		return
+	}
+	following, err := s.store.Followings(ctx, store.FollowFilter{CoopID: c.ID, Limit: 100})
+	if err != nil {
+		s.uiError(w, r, err)
+		return
+	}
+	var fr, fg []followRow
+	for _, f := range followers {
+		fr = append(fr, newFollowRow(f.ActorIRI, f.Actor, f.State, f.CreatedAt))
+	}
+	for _, f := range following {
+		fg = append(fg, newFollowRow(f.ActorIRI, f.Actor, f.State, f.CreatedAt))
+	}
+	data["Followers"], data["Following"] = fr, fg
+	listings, err := s.store.CoopListings(ctx, c.ID, coopfed.ListingOpen, 50, 0)
+	if err != nil {
+		s.uiError(w, r, err)
+		return
+	}
+	data["Listings"] = listingRows(listings)
+	s.page(w, status, "dashboard", data)
+}
+
+func newFollowRow(iri string, a *coopfed.RemoteActor, state string, since time.Time) followRow {
+	row := followRow{Actor: iri, Handle: iri, URL: iri, State: state, Since: since}
+	if a != nil {
+		row.Handle, row.Name = "@"+a.Handle(), a.Name
+		if a.URL != "" {
+			row.URL = a.URL
+		}
+	}
+	return row
+}
+
+// listingRow is a listing as pages list it.
+type listingRow struct {
+	URL, Headline, Kind string
+	Published           time.Time
+}
+
+func listingRows(list []*coopfed.Listing) []listingRow {
+	out := make([]listingRow, 0, len(list))
+	for _, l := range list {
+		out = append(out, listingRow{URL: l.IRI, Headline: federation.ListingHeadline(l), Kind: l.Kind, Published: l.Published})
+	}
+	return out
+}
+
+// --- actions ---
+
+func (s *Server) uiPostAnnouncement(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r, "content")
+	if !requireAdmin(sess, f) {
+		return "", "announcement", f, http.StatusForbidden
+	}
+	if _, err := s.fed.PublishNote(r.Context(), sess.Coop, f.Values["content"]); err != nil {
+		return "", "announcement", f, f.absorb(err, nil)
+	}
+	return "announcement", "", nil, 0
+}
+
+// listingFields maps the domain's field names to the listing form's.
+var listingFields = map[string]string{
+	"quantity": "quantity_value", "quantity.value": "quantity_value", "quantity.unit": "quantity_unit",
+	"reciprocal": "price_amount", "reciprocal.price.amount": "price_amount", "reciprocal.price.currency": "price_currency",
+	"place": "place_name", "place.name": "place_name", "place.latitude": "latitude", "place.longitude": "longitude",
+}
+
+func rawJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// uiPostListing publishes an offer or a need from the form. The form is
+// turned into the API's input and goes through the same parsing,
+// validation and publication as POST /api/v1/coops/{coop}/listings.
+func (s *Server) uiPostListing(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r, "kind", "title", "description", "category", "quantity_value", "quantity_unit",
+		"price_amount", "price_currency", "place_name", "latitude", "longitude", "valid_until")
+	v := f.Values
+	in := listingInput{Kind: ptr(v["kind"]), Title: ptr(v["title"]), Description: ptr(v["description"]), Category: ptr(v["category"])}
+	fields := map[string]string{}
+	if v["quantity_value"] != "" || v["quantity_unit"] != "" {
+		in.Quantity = rawJSON(map[string]string{"value": v["quantity_value"], "unit": v["quantity_unit"]})
+	}
+	if v["price_amount"] != "" || v["price_currency"] != "" {
+		in.Reciprocal = rawJSON(map[string]any{"price": map[string]string{"amount": v["price_amount"], "currency": v["price_currency"]}})
+	}
+	if v["place_name"] != "" || v["latitude"] != "" || v["longitude"] != "" {
+		p := map[string]any{"name": v["place_name"]}
+		for _, k := range []string{"latitude", "longitude"} {
+			if v[k] == "" {
+				continue
+			}
+			x, err := strconv.ParseFloat(v[k], 64)
+			if err != nil {
+				fields[k] = "a number in decimal degrees, such as 53.80"
+				continue
+			}
+			p[k] = x
+		}
+		in.Place = rawJSON(p)
+	}
+	if v["valid_until"] != "" {
+		d, err := time.Parse("2006-01-02", v["valid_until"])
+		if err != nil {
+			fields["valid_until"] = "a date, such as 2026-12-31"
+		} else {
+			// Valid through the whole day given.
+			in.ValidUntil = rawJSON(d.Add(24*time.Hour - time.Second).Format(time.RFC3339))
+		}
+	}
+	l := &coopfed.Listing{}
+	in.apply(l, true, fields)
+	if len(in.Quantity) == 0 {
+		fields["quantity"] = "give a quantity and its unit, such as 200 kilogram"
+	}
+	l.CoopID, l.State = sess.Coop.ID, coopfed.ListingOpen
+	l.Category = coopfed.NormalizeCategory(l.Category)
+	err := mergeFields(fields, l.ValidateAt(time.Now()))
+	if err == nil {
+		err = s.fed.PublishListing(r.Context(), sess.Coop, l)
+	}
+	if err != nil {
+		return "", "listing", f, f.absorb(err, listingFields)
+	}
+	return "listing", "", nil, 0
+}
+
+func ptr(s string) *string { return &s }
+
+// uiPostMotion opens a motion through the same function as the API.
+func (s *Server) uiPostMotion(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r, "title", "text", "kind", "options", "closes_at", "quorum", "threshold")
+	if !requireAdmin(sess, f) {
+		return "", "motion", f, http.StatusForbidden
+	}
+	v := f.Values
+	m := &coopfed.Motion{Title: v["title"], Text: v["text"], Kind: v["kind"], Threshold: 0.5}
+	if m.Kind != coopfed.MotionConsent {
+		for _, o := range strings.Split(v["options"], "\n") {
+			if o = strings.TrimSpace(o); o != "" {
+				m.Options = append(m.Options, o)
+			}
+		}
+	}
+	fields := map[string]string{}
+	if v["closes_at"] != "" {
+		t, err := time.Parse("2006-01-02T15:04", v["closes_at"])
+		if err != nil {
+			fields["closes_at"] = "a date and time, such as 2026-06-01T18:00 (UTC)"
+		}
+		m.ClosesAt = t
+	}
+	percent := func(name string, into *float64) {
+		if v[name] == "" {
+			return
+		}
+		x, err := strconv.ParseFloat(v[name], 64)
+		if err != nil {
+			fields[name] = "a percentage, such as 50"
+			return
+		}
+		*into = x / 100
+	}
+	percent("quorum", &m.Quorum)
+	percent("threshold", &m.Threshold)
+	err := coopfed.FieldErrors(fields)
+	if err == nil {
+		err = s.fed.CreateMotion(r.Context(), sess.Coop, m)
+	}
+	if err != nil {
+		status := f.absorb(err, nil)
+		// The domain speaks of shares from 0 to 1; the form of percents.
+		for _, k := range []string{"quorum", "threshold"} {
+			if _, ok := f.Errors[k]; ok && fields[k] == "" {
+				f.Errors[k] = "a percentage from 0 to 100"
+			}
+		}
+		return "", "motion", f, status
+	}
+	return "motion", "", nil, 0
+}
+
+// uiVote casts the logged-in member's vote, as the API does for a member.
+func (s *Server) uiVote(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r, "id", "choice")
+	choices := r.PostForm["choice"]
+	if len(choices) == 0 {
+		f.Errors["choice"] = "choose an option"
+		return "", "vote", f, http.StatusUnprocessableEntity
+	}
+	if err := s.fed.CastVote(r.Context(), sess.Coop, f.Values["id"], sess.Member.Username, choices); err != nil {
+		status := f.absorb(err, map[string]string{"choices": "choice"})
+		return "", "vote", f, status
+	}
+	return "vote", "", nil, 0
+}
+
+// uiFollow makes the coop follow an actor by handle.
+func (s *Server) uiFollow(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r, "handle")
+	if !requireAdmin(sess, f) {
+		return "", "follow", f, http.StatusForbidden
+	}
+	if f.Values["handle"] == "" {
+		f.Errors["handle"] = "give a handle such as bakery@coop.example"
+		return "", "follow", f, http.StatusUnprocessableEntity
+	}
+	// A remote lookup may be slow; do not let it hold the request forever.
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := s.fed.Follow(ctx, sess.Coop, f.Values["handle"]); err != nil {
+		status := f.absorb(err, nil)
+		if f.Problem != "" && len(f.Errors) == 0 {
+			f.Errors["handle"], f.Problem = f.Problem, ""
+		}
+		return "", "follow", f, status
+	}
+	return "follow", "", nil, 0
+}
+
+func (s *Server) uiAnswerFollower(approve bool) uiAction {
+	return func(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+		f := newForm(r, "actor")
+		if !requireAdmin(sess, f) {
+			return "", "followers", f, http.StatusForbidden
+		}
+		var err error
+		if f.Values["actor"] == "" {
+			err = coopfed.Errorf(coopfed.EINVALID, "no follower was chosen")
+		} else if approve {
+			err = s.fed.ApproveFollower(r.Context(), sess.Coop, f.Values["actor"])
+		} else {
+			err = s.fed.RejectFollower(r.Context(), sess.Coop, f.Values["actor"])
+		}
+		if err != nil {
+			return "", "followers", f, f.absorb(err, nil)
+		}
+		if approve {
+			return "approved", "", nil, 0
+		}
+		return "rejected", "", nil, 0
+	}
+}
+
+func (s *Server) uiReadNotifications(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r)
+	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
+		_, err := tx.MarkNotificationsRead(sess.Coop.ID, 0)
+		return err
+	})
+	if err != nil {
+		return "", "notifications", f, f.absorb(err, nil)
+	}
+	return "read", "", nil, 0
+}
