@@ -22,6 +22,7 @@ const (
 	RouteCoopMembers   = "/coops/{name}/members"
 	RouteListing       = "/listings/{id}"
 	RouteMotion        = "/motions/{id}"
+	RouteAgreement     = "/agreements/{id}"
 	// RouteMarket is the market's HTML search page; hashtags of listings
 	// link to it, filtered by category or kind.
 	RouteMarket        = "/market"
@@ -119,6 +120,13 @@ func (i *IRIs) Motion(id string) string { return i.path("/motions/" + id) }
 
 // MotionID returns the id in a local motion IRI, or "".
 func (i *IRIs) MotionID(iri string) string { return i.localID(iri, "/motions/") }
+
+// Agreement returns the IRI of a trade agreement made by a coop of this
+// instance (FEP-0837's Accept result).
+func (i *IRIs) Agreement(id string) string { return i.path("/agreements/" + id) }
+
+// AgreementID returns the id in a local agreement IRI, or "".
+func (i *IRIs) AgreementID(iri string) string { return i.localID(iri, "/agreements/") }
 
 // MarketURL returns the market page filtered by one query parameter.
 func (i *IRIs) MarketURL(param, value string) string {

@@ -96,11 +96,6 @@ func (f *Federation) listingNote(c *coopfed.Coop, l *coopfed.Listing) map[string
 	o.SetActivityStreamsName(nameProp(l.Title))
 	o.SetActivityStreamsContent(contentProp(f.listingContent(l)))
 	o.SetActivityStreamsPublished(publishedProp(l.Published))
-	if l.Updated != nil {
-		u := streams.NewActivityStreamsUpdatedProperty()
-		u.Set(l.Updated.UTC().Truncate(time.Second))
-		o.SetActivityStreamsUpdated(u)
-	}
 	if l.ValidUntil != nil {
 		e := streams.NewActivityStreamsEndTimeProperty()
 		e.Set(l.ValidUntil.UTC().Truncate(time.Second))
@@ -145,12 +140,22 @@ func (f *Federation) listingNote(c *coopfed.Coop, l *coopfed.Listing) map[string
 		}
 		extra["closed"] = closed.UTC().Truncate(time.Second).Format(time.RFC3339)
 	}
+	if l.Updated != nil {
+		// Why: copies elsewhere keep only a strictly newer version, so
+		// `updated` carries milliseconds (go-fed would drop them); two
+		// changes within one second stay ordered. RFC 3339 with a
+		// fraction is a valid xsd:dateTime.
+		extra["updated"] = l.Updated.UTC().Format(timeMillis)
+	}
 	m, err := serialize(o, nil, extra)
 	if err != nil {
 		panic(err) // a Note of fixed shape always serialises
 	}
 	return m
 }
+
+// timeMillis is RFC 3339 with exactly three fractional digits.
+const timeMillis = "2006-01-02T15:04:05.000Z07:00"
 
 func quantityDoc(q coopfed.Quantity) map[string]any {
 	// FEP-0837's examples write numbers as strings; we do the same.
@@ -375,6 +380,11 @@ func (f *Federation) ownListing(tx *store.Tx, c *coopfed.Coop, iri string) (*coo
 // for matches again (a larger quantity may now fit a need).
 func (f *Federation) updateListing(tx *store.Tx, c *coopfed.Coop, l *coopfed.Listing) error {
 	now := tx.Now()
+	// Why: peers keep only a strictly newer `updated`; two edits within
+	// one millisecond must still be ordered.
+	if l.Updated != nil && now.UnixMilli() <= l.Updated.UnixMilli() {
+		now = l.Updated.Add(time.Millisecond)
+	}
 	l.Updated = &now
 	if err := tx.UpdateListing(l); err != nil {
 		return err

@@ -38,10 +38,6 @@ var tradeContext = []any{
 	},
 }
 
-// Agreement returns the IRI of an agreement made by a coop of this
-// instance.
-func (i *IRIs) Agreement(id string) string { return i.path("/agreements/" + id) }
-
 // --- documents ---
 
 func commitmentDoc(id, satisfies string, q coopfed.Quantity, conformsTo string) map[string]any {
@@ -170,7 +166,9 @@ func reciprocalOfCommitment(c *commitmentJSON, l *coopfed.Listing) (*coopfed.Rec
 	}
 	q, err := c.Quantity.quantity()
 	if err != nil {
-		return nil, err
+		// Named as the reciprocal: quantity() reports its problems under
+		// quantity.value, which would point at the wrong field.
+		return nil, coopfed.FieldErrors(map[string]string{"reciprocal": coopfed.ErrorMessage(err)})
 	}
 	amount := amountText(c.Quantity.Value, q.Value)
 	conforms := c.ConformsTo
@@ -615,6 +613,33 @@ func (f *Federation) receiptDoc(c *coopfed.Coop, t *coopfed.Trade, self, id stri
 	return create
 }
 
+// ObjectReceipt is the stored type of a delivery confirmation: served at
+// its Note IRI like a post, never listed among the coop's posts.
+const ObjectReceipt = "Receipt"
+
+// storeReceipt keeps the Note of a delivery confirmation so its IRI
+// resolves.
+func (f *Federation) storeReceipt(tx *store.Tx, c *coopfed.Coop, create map[string]any) error {
+	note := withContext(create["object"].(map[string]any), tradeContext)
+	body, err := Marshal(note)
+	if err != nil {
+		return err
+	}
+	text, _ := note["content"].(string)
+	return tx.InsertObject(&store.Object{IRI: note["id"].(string), CoopID: c.ID, Type: ObjectReceipt,
+		Content: sanitize.PlainText(text), JSON: body, Published: tx.Now()})
+}
+
+// AgreementDocument returns the document served at the IRI of an
+// agreement a coop of this instance made: the Agreement as its Accept
+// carried it, attributed to the accepter.
+func (f *Federation) AgreementDocument(t *coopfed.Trade) map[string]any {
+	doc := agreementDoc(t.AgreementIRI, t)
+	doc["attributedTo"] = t.Recipient()
+	doc["@context"] = tradeContext
+	return doc
+}
+
 // FulfilTrade records the coop's confirmation that an accepted trade was
 // delivered and tells the counterpart; once both sides have confirmed the
 // trade is fulfilled and the confirmation that completed it is its
@@ -643,10 +668,16 @@ func (f *Federation) FulfilTrade(ctx context.Context, c *coopfed.Coop, iri strin
 		if err != nil {
 			return err
 		}
+		create := f.receiptDoc(c, t, self, id, fulfilled)
+		// Why: the confirmation's id must resolve, like every Note of ours;
+		// it is kept as a receipt, not as one of the coop's posts.
+		if err := f.storeReceipt(tx, c, create); err != nil {
+			return err
+		}
 		if inbox == "" {
 			return nil
 		}
-		_, err = f.send(tx, c, f.receiptDoc(c, t, self, id, fulfilled), id, false, []string{inbox})
+		_, err = f.send(tx, c, create, id, false, []string{inbox})
 		return err
 	})
 	if err != nil {

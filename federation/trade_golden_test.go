@@ -11,7 +11,7 @@ import (
 	"github.com/coopfed/coopfed"
 )
 
-var tradeGoldenFiles = []string{"trade-offer.json", "trade-accept.json", "trade-reject.json", "trade-receipt.json"}
+var tradeGoldenFiles = []string{"trade-offer.json", "trade-accept.json", "trade-reject.json", "trade-receipt.json", "trade-agreement.json"}
 
 // tradeGoldenDocuments builds the documents of a trade on the golden
 // instance: a remote bakery's 3 kg of the mill's flour for 3.60 EUR.
@@ -49,6 +49,7 @@ func tradeGoldenDocuments(t testing.TB) map[string][]byte {
 	put("trade-reject.json", reject)
 	tr.State, tr.AgreementIRI = coopfed.TradeFulfilled, agreement
 	put("trade-receipt.json", f.receiptDoc(c, tr, mill, f.iris.Note(e.newID()), true))
+	put("trade-agreement.json", f.AgreementDocument(tr))
 	return docs
 }
 

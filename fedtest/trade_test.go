@@ -3,6 +3,7 @@ package fedtest_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,7 @@ func TestTradeProposeCounterAcceptFulfil(t *testing.T) {
 	fedtest.Eventually(t, 10*time.Second, "B hears of A's confirmation", func() bool {
 		return tradeByIRI(t, b, counter.IRI).Receipt != ""
 	})
+	firstConfirmation := tradeByIRI(t, b, counter.IRI).Receipt
 	if st := b.API(t, http.MethodPost, fmt.Sprintf("/api/v1/coops/bakery/trades/%d/fulfil", tb.ID), nil, nil); st != http.StatusOK {
 		t.Fatalf("fulfil B: %d", st)
 	}
@@ -164,6 +166,31 @@ func TestTradeProposeCounterAcceptFulfil(t *testing.T) {
 		x, y := tradeByIRI(t, a, counter.IRI), tradeByIRI(t, b, counter.IRI)
 		return x.State == "fulfilled" && y.State == "fulfilled" && x.Receipt == y.Receipt
 	})
+
+	// The agreement (B made it by accepting) and both confirmations resolve
+	// at their IRIs; the receipt's context is the agreement.
+	var agreement struct {
+		ID, Type, AttributedTo string
+		Stipulates             struct {
+			ResourceQuantity struct{ HasNumericalValue, HasUnit string }
+		}
+	}
+	if st := fedtest.GetJSON(t, ta.Agreement, &agreement); st != http.StatusOK || agreement.ID != ta.Agreement ||
+		agreement.Type != "Agreement" || agreement.AttributedTo != b.ActorIRI() || agreement.Stipulates.ResourceQuantity.HasNumericalValue != "3" {
+		t.Fatalf("agreement %s: %d %+v", ta.Agreement, st, agreement)
+	}
+	if st := fedtest.GetJSON(t, strings.Replace(ta.Agreement, "/agreements/", "/agreements/x", 1), nil); st != http.StatusNotFound {
+		t.Fatalf("unknown agreement: %d", st)
+	}
+	var receipt struct{ ID, Type, Context, AttributedTo, Content string }
+	if st := fedtest.GetJSON(t, tradeByIRI(t, b, counter.IRI).Receipt, &receipt); st != http.StatusOK || receipt.Type != "Note" ||
+		receipt.Context != ta.Agreement || receipt.AttributedTo != b.ActorIRI() || !strings.Contains(receipt.Content, "confirmed by both coops") {
+		t.Fatalf("receipt: %d %+v", st, receipt)
+	}
+	if st := fedtest.GetJSON(t, firstConfirmation, &receipt); st != http.StatusOK || receipt.ID != firstConfirmation ||
+		receipt.Context != ta.Agreement || receipt.AttributedTo != a.ActorIRI() {
+		t.Fatalf("A's confirmation: %d %+v", st, receipt)
+	}
 }
 
 // 20 proposals of one unit for a listing with 10, all accepted at once:
@@ -235,7 +262,143 @@ func TestTradeConcurrentAcceptances(t *testing.T) {
 	fedtest.Eventually(t, 20*time.Second, "B sees 10 accepted and 10 rejected", func() bool {
 		return len(trades(t, b, "state=accepted")) == 10 && len(trades(t, b, "state=rejected")) == 10
 	})
+	// The ten Updates may reach B in any order, several within one second:
+	// B's copy must end as A's listing is, never at an older version.
+	fedtest.Eventually(t, 20*time.Second, "B's copy of the listing is at 0 and closed", func() bool {
+		var c struct {
+			State     string
+			Available *struct{ Value float64 }
+		}
+		st := b.API(t, http.MethodGet, "/api/v1/listings?id="+url.QueryEscape(listing.ID), nil, &c)
+		return st == http.StatusOK && c.State == "closed" && c.Available != nil && c.Available.Value == 0
+	})
 	if bb := balances(t, b); bb.Total != "-50" {
 		t.Fatalf("B's balance %+v", bb)
+	}
+}
+
+// partnerBalance returns an instance's balance with one partner, "0" when
+// it has none.
+func partnerBalance(b balancesOut, partner string) string {
+	for _, p := range b.Partners {
+		if p.Partner == partner {
+			return p.Balance
+		}
+	}
+	return "0"
+}
+
+// Three instances: the mill lists 10 eggs, the bakery and the café both
+// propose; the mill accepts the bakery's Offer and counters the café's,
+// the café accepts the counter-offer. All three see 5 left, and the
+// ledgers and balances agree pairwise.
+func TestTradeThreeInstances(t *testing.T) {
+	a := fedtest.Start(t, fedtest.Options{Coop: "mill"})
+	b := fedtest.Start(t, fedtest.Options{Coop: "bakery"})
+	c := fedtest.Start(t, fedtest.Options{Coop: "cafe"})
+	b.Follow(t, a)
+	c.Follow(t, a)
+	var listing struct{ ID string }
+	if st := a.API(t, http.MethodPost, "/api/v1/coops/mill/listings", eggsOffer(10), &listing); st != http.StatusCreated {
+		t.Fatalf("listing: %d", st)
+	}
+	propose := func(inst *fedtest.Instance, n int, credits string) tradeOut {
+		t.Helper()
+		fedtest.Eventually(t, 10*time.Second, inst.Coop.Name+"'s market has the offer", func() bool {
+			v, _ := available(t, inst, a.Handle(), listing.ID)
+			return v == 10
+		})
+		var out tradeOut
+		if st := inst.API(t, http.MethodPost, "/api/v1/coops/"+inst.Coop.Name+"/trades", map[string]any{
+			"listing": listing.ID, "quantity": map[string]any{"value": n, "unit": "one"}, "reciprocal": map[string]any{"credits": credits},
+		}, &out); st != http.StatusCreated {
+			t.Fatalf("%s proposes: %d", inst.Coop.Name, st)
+		}
+		return out
+	}
+	fromB, fromC := propose(b, 2, "10"), propose(c, 4, "20")
+	var onA map[string]*tradeOut
+	fedtest.Eventually(t, 10*time.Second, "the mill has both Offers", func() bool {
+		onA = map[string]*tradeOut{"b": tradeByIRI(t, a, fromB.IRI), "c": tradeByIRI(t, a, fromC.IRI)}
+		return onA["b"] != nil && onA["c"] != nil
+	})
+	if st := a.API(t, http.MethodPost, fmt.Sprintf("/api/v1/coops/mill/trades/%d/accept", onA["b"].ID), nil, nil); st != http.StatusOK {
+		t.Fatalf("accept B: %d", st)
+	}
+	var counter tradeOut
+	if st := a.API(t, http.MethodPost, fmt.Sprintf("/api/v1/coops/mill/trades/%d/counter", onA["c"].ID), map[string]any{
+		"quantity": map[string]any{"value": 3, "unit": "one"}, "reciprocal": map[string]any{"credits": "15"}, "message": "Three is what we can spare",
+	}, &counter); st != http.StatusCreated {
+		t.Fatalf("counter C: %d", st)
+	}
+	var counterOnC *tradeOut
+	fedtest.Eventually(t, 10*time.Second, "the café has the counter-offer", func() bool {
+		counterOnC = tradeByIRI(t, c, counter.IRI)
+		first := tradeByIRI(t, c, fromC.IRI)
+		return counterOnC != nil && first != nil && first.State == "countered"
+	})
+	if st := c.API(t, http.MethodPost, fmt.Sprintf("/api/v1/coops/cafe/trades/%d/accept", counterOnC.ID), nil, nil); st != http.StatusOK {
+		t.Fatalf("C accepts the counter-offer: %d", st)
+	}
+
+	fedtest.Eventually(t, 15*time.Second, "5 left on all three instances; both trades accepted on both sides", func() bool {
+		for _, inst := range []*fedtest.Instance{a, b, c} {
+			if v, _ := available(t, inst, a.Handle(), listing.ID); v != 5 {
+				return false
+			}
+		}
+		ab, ba := tradeByIRI(t, a, fromB.IRI), tradeByIRI(t, b, fromB.IRI)
+		ac, ca := tradeByIRI(t, a, counter.IRI), tradeByIRI(t, c, counter.IRI)
+		return ab.State == "accepted" && ba.State == "accepted" && ac.State == "accepted" && ca.State == "accepted"
+	})
+	// Each pair holds the same trade: quantities and agreements agree.
+	for _, p := range []struct {
+		name   string
+		x, y   *fedtest.Instance
+		iri    string
+		amount float64
+		cred   string
+	}{{"mill-bakery", a, b, fromB.IRI, 2, "10"}, {"mill-café", a, c, counter.IRI, 3, "15"}} {
+		tx, ty := tradeByIRI(t, p.x, p.iri), tradeByIRI(t, p.y, p.iri)
+		if tx.Quantity.Value != p.amount || ty.Quantity.Value != p.amount || tx.Credits != p.cred || ty.Credits != p.cred ||
+			tx.Agreement == "" || tx.Agreement != ty.Agreement {
+			t.Fatalf("%s: %+v vs %+v", p.name, tx, ty)
+		}
+	}
+	if tr := tradeByIRI(t, a, fromC.IRI); tr.State != "countered" {
+		t.Fatalf("the café's first Offer on the mill: %+v", tr)
+	}
+	// Ledgers: the mill gave twice, each buyer received once.
+	ledger := func(inst *fedtest.Instance) []struct{ Direction, Counterpart, Credits string } {
+		var led struct {
+			Items []struct{ Direction, Counterpart, Credits string }
+		}
+		inst.API(t, http.MethodGet, "/api/v1/coops/"+inst.Coop.Name+"/ledger", nil, &led)
+		return led.Items
+	}
+	if la := ledger(a); len(la) != 2 || la[0].Direction != "gave" || la[1].Direction != "gave" {
+		t.Fatalf("mill's ledger %+v", la)
+	}
+	for _, inst := range []*fedtest.Instance{b, c} {
+		if l := ledger(inst); len(l) != 1 || l[0].Direction != "received" || l[0].Counterpart != a.ActorIRI() {
+			t.Fatalf("%s's ledger %+v", inst.Coop.Name, l)
+		}
+	}
+	// Balances agree pairwise: one side's credit is the other's debit.
+	ba, bb, bc := balances(t, a), balances(t, b), balances(t, c)
+	for _, p := range []struct {
+		name           string
+		millSide, mine string
+		want           string
+	}{
+		{"bakery", partnerBalance(ba, b.ActorIRI()), partnerBalance(bb, a.ActorIRI()), "10"},
+		{"café", partnerBalance(ba, c.ActorIRI()), partnerBalance(bc, a.ActorIRI()), "15"},
+	} {
+		if p.millSide != p.want || p.mine != "-"+p.want {
+			t.Fatalf("mill and %s: %s vs %s, want %s", p.name, p.millSide, p.mine, p.want)
+		}
+	}
+	if ba.Total != "25" || partnerBalance(bb, c.ActorIRI()) != "0" || partnerBalance(bc, b.ActorIRI()) != "0" {
+		t.Fatalf("balances: mill %+v bakery %+v café %+v", ba, bb, bc)
 	}
 }

@@ -170,8 +170,10 @@ func (tx *Tx) UpdateListing(l *coopfed.Listing) error {
 
 // PutRemoteListing stores a listing a followed actor published, or
 // refreshes the stored copy. It never touches a local listing nor another
-// actor's, and keeps a copy whose `updated` is newer than the one offered
-// (deliveries may arrive out of order). It reports whether it wrote.
+// actor's, and replaces a copy only with a strictly newer `updated`
+// (deliveries may arrive out of order; an equal one is the same version
+// again, or an older one within the same millisecond). It reports whether
+// it wrote.
 func (tx *Tx) PutRemoteListing(l *coopfed.Listing) (bool, error) {
 	if l.CoopID != 0 {
 		return false, fmt.Errorf("store: put remote listing: %s is local", l.IRI)
@@ -191,7 +193,7 @@ func (tx *Tx) PutRemoteListing(l *coopfed.Listing) (bool, error) {
 	}
 	q := SQLInsertListing + ` ON CONFLICT(iri) DO UPDATE SET ` + strings.Join(sets, ", ") + `
 		WHERE listings.coop_id IS NULL AND listings.actor_iri = excluded.actor_iri
-		  AND (listings.updated IS NULL OR excluded.updated IS NULL OR excluded.updated >= listings.updated)`
+		  AND (listings.updated IS NULL OR excluded.updated IS NULL OR excluded.updated > listings.updated)`
 	res, err := tx.tx.ExecContext(tx.ctx, q, args...)
 	if err != nil {
 		return false, fmt.Errorf("store: put remote listing: %w", err)

@@ -153,10 +153,13 @@ func (tx *Tx) ConfirmTrade(t *coopfed.Trade, byOwner bool, receipt string) (bool
 // TakeFromListing lowers a local listing's available quantity by q in one
 // statement, so concurrent acceptances can never sell more than is there:
 // the row changes only while enough is left. At zero the listing closes.
+// Its `updated` always moves forward, at least by a millisecond, so the
+// Updates of two acceptances within one millisecond stay ordered for peers
+// that keep only a strictly newer copy.
 // It returns the listing as it now is, or ECONFLICT naming what is left.
 func (tx *Tx) TakeFromListing(iri string, q coopfed.Quantity) (*coopfed.Listing, error) {
 	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE listings
-		SET available_value = COALESCE(available_value, quantity_value) - ?, available_unit = quantity_unit, updated = ?,
+		SET available_value = COALESCE(available_value, quantity_value) - ?, available_unit = quantity_unit, updated = MAX(?, COALESCE(updated, 0) + 1),
 		    state = CASE WHEN COALESCE(available_value, quantity_value) - ? <= 1e-9 THEN 'closed' ELSE state END
 		WHERE iri = ? AND coop_id IS NOT NULL AND deleted = 0 AND state = 'open' AND quantity_unit = ?
 		  AND COALESCE(available_value, quantity_value) >= ? - 1e-9`,
