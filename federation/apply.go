@@ -32,8 +32,7 @@ type incoming struct {
 	// afterCommit runs once the activity's transaction has committed.
 	afterCommit []func()
 
-	tx       *store.Tx
-	enqueued bool
+	tx *store.Tx
 }
 
 // activityHandler handles one activity type: check runs before the

@@ -865,11 +865,7 @@ func applyTradeAccept(ctx context.Context, in *incoming) (bool, error) {
 		var e *coopfed.Error
 		errors.As(err, &e)
 		t.State = coopfed.TradeProposed
-		in.enqueued = true
 		return true, in.f.rejectAccepted(in, c, t, e.Message)
-	}
-	if err == nil && t.FromOwner {
-		in.enqueued = true
 	}
 	return true, err
 }
