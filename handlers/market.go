@@ -733,11 +733,13 @@ func (s *Server) getListing(w http.ResponseWriter, r *http.Request) {
 		s.writeActivity(w, r, s.fed.ListingDocument(c, l))
 		return
 	}
-	s.render(w, r, "listing", map[string]any{
+	data := map[string]any{
 		"Coop": c, "Handle": c.Name + "@" + s.iris.Host(), "CoopURL": s.iris.Coop(c.Name),
 		"L": l, "Headline": federation.ListingHeadline(l), "DescriptionHTML": sanitize.Text(l.Description),
 		"Open": l.OpenAt(time.Now()), "CategoryURL": s.iris.MarketURL("category", l.Category),
-	})
+	}
+	s.listingVisitor(w, r, l, data)
+	s.render(w, r, "listing", data)
 }
 
 // getMarket is the market's search page: the API's search as a form.
@@ -762,9 +764,10 @@ func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type row struct {
-		URL, Headline, Coop, Kind string
-		Distance                  *float64
+		URL, Headline, Coop, Kind, Trade string
+		Distance                         *float64
 	}
+	sess := s.visitor(w, r, data)
 	actors := map[string]map[string]any{}
 	rows := make([]row, 0, len(hits))
 	for _, h := range hits {
@@ -778,7 +781,8 @@ func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 			v := float64(int64(*h.DistanceKm*10+0.5)) / 10
 			d = &v
 		}
-		rows = append(rows, row{URL: h.IRI, Headline: federation.ListingHeadline(h.Listing), Coop: coop, Kind: h.Kind, Distance: d})
+		rows = append(rows, row{URL: h.IRI, Headline: federation.ListingHeadline(h.Listing), Coop: coop, Kind: h.Kind, Distance: d,
+			Trade: s.tradeLink(sess, h.Listing)})
 	}
 	data["Results"] = rows
 	if len(hits) == mq.Limit {

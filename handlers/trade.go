@@ -255,6 +255,11 @@ func (s *Server) apiLedgerCSV(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	writeLedgerCSV(w, c, entries)
+}
+
+// writeLedgerCSV writes a coop's ledger as a CSV download.
+func writeLedgerCSV(w http.ResponseWriter, c *coopfed.Coop, entries []coopfed.LedgerEntry) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+c.Name+`-ledger.csv"`)
 	cw := csv.NewWriter(w)

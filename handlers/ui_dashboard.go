@@ -159,7 +159,7 @@ type followRow struct {
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *store.Session, status int, forms map[string]*form) {
 	ctx := r.Context()
 	c := sess.Coop
-	for _, n := range []string{"announcement", "listing", "motion", "follow", "followers", "notifications"} {
+	for _, n := range []string{"announcement", "announcements", "listing", "listings", "motion", "follow", "followers", "notifications"} {
 		if forms[n] == nil {
 			if forms == nil {
 				forms = map[string]*form{}
@@ -259,6 +259,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *store.S
 		return
 	}
 	data["Listings"] = listingRows(listings)
+	if data["Announcements"], err = s.announcementRows(r, c); err != nil {
+		s.uiError(w, r, err)
+		return
+	}
 	s.page(w, status, "dashboard", data)
 }
 
@@ -305,6 +309,7 @@ var listingFields = map[string]string{
 	"quantity": "quantity_value", "quantity.value": "quantity_value", "quantity.unit": "quantity_unit",
 	"reciprocal": "price_amount", "reciprocal.price.amount": "price_amount", "reciprocal.price.currency": "price_currency",
 	"place": "place_name", "place.name": "place_name", "place.latitude": "latitude", "place.longitude": "longitude",
+	"available": "available_value", "available.value": "available_value", "available.unit": "available_value",
 }
 
 func rawJSON(v any) json.RawMessage {
@@ -316,16 +321,52 @@ func rawJSON(v any) json.RawMessage {
 // turned into the API's input and goes through the same parsing,
 // validation and publication as POST /api/v1/coops/{coop}/listings.
 func (s *Server) uiPostListing(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
-	f := newForm(r, "kind", "title", "description", "category", "quantity_value", "quantity_unit",
-		"price_amount", "price_currency", "place_name", "latitude", "longitude", "valid_until")
+	f := newForm(r, listingFormFields...)
+	in, fields := f.listingInput(false)
+	l := &coopfed.Listing{}
+	in.apply(l, true, fields)
+	if len(in.Quantity) == 0 {
+		fields["quantity"] = "give a quantity and its unit, such as 200 kilogram"
+	}
+	l.CoopID, l.State = sess.Coop.ID, coopfed.ListingOpen
+	l.Category = coopfed.NormalizeCategory(l.Category)
+	err := mergeFields(fields, l.ValidateAt(time.Now()))
+	if err == nil {
+		err = s.fed.PublishListing(r.Context(), sess.Coop, l)
+	}
+	if err != nil {
+		return "", "listing", f, f.absorb(err, listingFields)
+	}
+	return "listing", "", nil, 0
+}
+
+// listingFormFields are the fields of the listing form.
+var listingFormFields = []string{"kind", "title", "description", "category", "quantity_value", "quantity_unit",
+	"available_value", "price_amount", "price_currency", "place_name", "latitude", "longitude", "valid_until"}
+
+// listingInput turns the listing form into the API's input. When editing,
+// an emptied optional field clears it (null in the API).
+func (f *form) listingInput(editing bool) (listingInput, map[string]string) {
 	v := f.Values
-	in := listingInput{Kind: ptr(v["kind"]), Title: ptr(v["title"]), Description: ptr(v["description"]), Category: ptr(v["category"])}
+	in := listingInput{Title: ptr(v["title"]), Description: ptr(v["description"]), Category: ptr(v["category"])}
+	if !editing {
+		in.Kind = ptr(v["kind"])
+	}
 	fields := map[string]string{}
+	null := json.RawMessage("null")
 	if v["quantity_value"] != "" || v["quantity_unit"] != "" {
 		in.Quantity = rawJSON(map[string]string{"value": v["quantity_value"], "unit": v["quantity_unit"]})
 	}
+	if editing && v["available_value"] != "" {
+		in.Available = rawJSON(map[string]string{"value": v["available_value"], "unit": v["quantity_unit"]})
+	}
 	if v["price_amount"] != "" || v["price_currency"] != "" {
 		in.Reciprocal = rawJSON(map[string]any{"price": map[string]string{"amount": v["price_amount"], "currency": v["price_currency"]}})
+	} else if editing {
+		in.Reciprocal = null
+	}
+	if editing {
+		in.Place, in.ValidUntil = null, null
 	}
 	if v["place_name"] != "" || v["latitude"] != "" || v["longitude"] != "" {
 		p := map[string]any{"name": v["place_name"]}
@@ -351,21 +392,7 @@ func (s *Server) uiPostListing(w http.ResponseWriter, r *http.Request, sess *sto
 			in.ValidUntil = rawJSON(d.Add(24*time.Hour - time.Second).Format(time.RFC3339))
 		}
 	}
-	l := &coopfed.Listing{}
-	in.apply(l, true, fields)
-	if len(in.Quantity) == 0 {
-		fields["quantity"] = "give a quantity and its unit, such as 200 kilogram"
-	}
-	l.CoopID, l.State = sess.Coop.ID, coopfed.ListingOpen
-	l.Category = coopfed.NormalizeCategory(l.Category)
-	err := mergeFields(fields, l.ValidateAt(time.Now()))
-	if err == nil {
-		err = s.fed.PublishListing(r.Context(), sess.Coop, l)
-	}
-	if err != nil {
-		return "", "listing", f, f.absorb(err, listingFields)
-	}
-	return "listing", "", nil, 0
+	return in, fields
 }
 
 func ptr(s string) *string { return &s }

@@ -54,7 +54,8 @@ func browser(t *testing.T) context.Context {
 // shot saves a screenshot of the page into the test's temp folder.
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	// Quality 100 asks for PNG; any other value gives a JPEG.
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -148,6 +149,39 @@ func TestBrowserJourneys(t *testing.T) {
 		return strings.Contains(bodyText(t, ctx), "Sourdough loaves")
 	})
 	shot(t, ctx, "market")
+
+	// The mill proposes a trade on the offer from its market; the bakery
+	// accepts it on its trades page; both ledgers show it.
+	run(t, ctx, "propose a trade",
+		chromedp.Click(chromedp.CSS(`a.propose`)),
+		chromedp.WaitVisible(chromedp.CSS("#propose")),
+		chromedp.SetValue(chromedp.CSS("#t-msg"), "Can we collect on Friday?"),
+		chromedp.Click(chromedp.CSS(`#propose button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	if text := bodyText(t, ctx); !strings.Contains(text, "Sourdough loaves") || !strings.Contains(text, "Withdraw") {
+		t.Fatalf("the proposal is not among the mill's outgoing ones:\n%s", text)
+	}
+	login(t, ctx, bakery, "ana")
+	fedtest.Eventually(t, 30*time.Second, "the proposal on the bakery's trades page", func() bool {
+		run(t, ctx, "trades page", chromedp.Navigate(bakery.URL+"/coops/bakery/admin/trades"), chromedp.WaitVisible(chromedp.CSS("#incoming-h")))
+		return strings.Contains(bodyText(t, ctx), "Can we collect on Friday?")
+	})
+	shot(t, ctx, "trade-incoming")
+	run(t, ctx, "accept the trade",
+		chromedp.Click(chromedp.CSS(`#incoming form[action$="/accept"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	ledger := func() string { return value(t, ctx, "ledger", chromedp.Text(chromedp.CSS("#ledger"))) }
+	if text := ledger(); !strings.Contains(text, "Sourdough loaves") || !strings.Contains(text, "@mill@") {
+		t.Fatalf("the bakery's ledger lacks the trade:\n%s", text)
+	}
+	login(t, ctx, mill, "bo")
+	fedtest.Eventually(t, 30*time.Second, "the trade in the mill's ledger", func() bool {
+		run(t, ctx, "trades page", chromedp.Navigate(mill.URL+"/coops/mill/admin/trades"), chromedp.WaitVisible(chromedp.CSS("#ledger-h")))
+		return strings.Contains(ledger(), "Sourdough loaves")
+	})
+	shot(t, ctx, "ledger")
 
 	// A motion of the bakery; ana votes on her page and the chart changes.
 	var m struct {

@@ -21,11 +21,17 @@ import (
 // AddMember makes a member of inst's first coop with a password.
 func AddMember(t testing.TB, inst *fedtest.Instance, username, role, password string) {
 	t.Helper()
+	AddMemberOf(t, inst, inst.Coop, username, role, password)
+}
+
+// AddMemberOf makes a member of coop c of inst with a password.
+func AddMemberOf(t testing.TB, inst *fedtest.Instance, c *coopfed.Coop, username, role, password string) {
+	t.Helper()
 	err := inst.Store.Update(context.Background(), func(tx *store.Tx) error {
-		if err := tx.CreateMember(&coopfed.Member{CoopID: inst.Coop.ID, Username: username, Role: role}); err != nil {
+		if err := tx.CreateMember(&coopfed.Member{CoopID: c.ID, Username: username, Role: role}); err != nil {
 			return err
 		}
-		return tx.SetPassword(inst.Coop.ID, username, password)
+		return tx.SetPassword(c.ID, username, password)
 	})
 	if err != nil {
 		t.Fatal(err)
