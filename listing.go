@@ -565,16 +565,27 @@ func sameThing(need, offer *Listing) bool {
 const (
 	// NotifyMatch tells a coop that a need and an offer fit each other.
 	NotifyMatch = "match"
+	// NotifyTrade tells a coop that another coop proposed a trade for one
+	// of its listings, or countered one of its offers.
+	NotifyTrade = "trade"
+	// NotifyFollowRequest tells a locked coop that an actor asks to follow
+	// it and waits for an admin's answer.
+	NotifyFollowRequest = "follow_request"
 )
 
 // Notification is something a local coop is told: for a match, the need
-// and the offer that fit, one of them the coop's own.
+// and the offer that fit, one of them the coop's own; for a trade, the
+// Offer (ActivityIRI), its listing and its sender (ActorIRI); for a follow
+// request, the Follow and its actor.
 type Notification struct {
-	ID        int64
-	CoopID    int64
-	Kind      string
-	NeedIRI   string
-	OfferIRI  string
-	CreatedAt time.Time
-	Read      bool
+	ID          int64
+	CoopID      int64
+	Kind        string
+	NeedIRI     string
+	OfferIRI    string
+	ActivityIRI string
+	ListingIRI  string
+	ActorIRI    string
+	CreatedAt   time.Time
+	Read        bool
 }

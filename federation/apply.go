@@ -118,8 +118,15 @@ func applyFollow(ctx context.Context, in *incoming) error {
 	if err != nil {
 		return err
 	}
+	if cur.State == coopfed.FollowPending {
+		// Waits for an admin (manuallyApprovesFollowers), who is told;
+		// a repeated delivery of the same Follow tells nobody twice.
+		_, err := in.tx.AddNotification(&coopfed.Notification{CoopID: in.coop.ID, Kind: coopfed.NotifyFollowRequest,
+			ActivityIRI: in.act.ID, ActorIRI: in.signer.IRI})
+		return err
+	}
 	if cur.State != coopfed.FollowAccepted {
-		return nil // waits for an admin (manuallyApprovesFollowers)
+		return nil
 	}
 	// A repeated Follow from an accepted follower is answered again: the
 	// follower may have lost our first Accept.
@@ -234,7 +241,9 @@ func applyAccept(ctx context.Context, in *incoming) error {
 		return err
 	}
 	f, ok := in.answeredFollow()
-	if !ok {
+	// Why: an Accept of a follow already accepted changes nothing; it must
+	// not start another backfill of the actor's outbox each time.
+	if !ok || f.State == coopfed.FollowAccepted {
 		return nil
 	}
 	if err := in.tx.SetFollowingState(f.CoopID, f.ActorIRI, coopfed.FollowAccepted); err != nil {

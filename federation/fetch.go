@@ -159,7 +159,7 @@ func (f *Federation) checkActor(doc *actorDoc, requested, final string) (*coopfe
 		Host:              host,
 		Name:              sanitize.PlainText(string(doc.Name)),
 		Summary:           sanitize.HTML(string(doc.Summary)),
-		URL:               doc.URL.First(),
+		URL:               webURL(doc.URL.First()),
 		Inbox:             doc.Inbox,
 		SharedInbox:       doc.Endpoints.SharedInbox,
 		Outbox:            doc.Outbox,
@@ -373,4 +373,14 @@ func (f *Federation) publicKey(a *coopfed.RemoteActor) (any, error) {
 func (f *Federation) unreachable(host string, cause error) error {
 	f.log.Info("remote server unreachable", "host", host, "err", cause)
 	return coopfed.Errorf(coopfed.EUNAVAILABLE, "could not reach %s", host)
+}
+
+// webURL keeps an actor's profile URL only when it is http(s): we put it
+// in links (outcome notes, pages), where a javascript: URL would run.
+func webURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	return s
 }

@@ -165,8 +165,11 @@ func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []b
 		return nil, coopfed.Errorf(coopfed.EFORBIDDEN, "domain is blocked")
 	}
 	// Why: one host cannot take the whole inbox; its deliveries are
-	// answered 429 and retried by its own queue.
-	if !f.limiter.allow(keyHost, f.now()) {
+	// answered 429 and retried by its own queue. Here the host's bucket
+	// is only looked at: a token is spent once the signature verifies,
+	// so forged requests naming a peer's keyId cannot exhaust the peer's
+	// bucket and get its real deliveries refused.
+	if !f.limiter.available(keyHost, f.now()) {
 		return nil, coopfed.Errorf(coopfed.ERATELIMIT, "too many requests from %s", keyHost)
 	}
 	key, err := f.signingKey(ctx, keyID, false)
@@ -195,6 +198,9 @@ func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []b
 			f.metrics.SignatureFailure(httpsign.ReasonOf(err))
 			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
 		}
+	}
+	if !f.limiter.allow(keyHost, f.now()) {
+		return nil, coopfed.Errorf(coopfed.ERATELIMIT, "too many requests from %s", keyHost)
 	}
 	return key.actor, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"html"
+	"slices"
 	"strings"
 	"time"
 
@@ -442,6 +443,9 @@ type errVoteRefused string
 
 func (e errVoteRefused) Error() string { return "vote ignored: " + string(e) }
 
+// maxReplyContent bounds a discussion reply's sanitised HTML.
+const maxReplyContent = 64 << 10
+
 func (k motionKind) apply(ctx context.Context, in *incoming, op string) error {
 	target := k.motionTarget(in)
 	m, err := in.tx.Motion(target)
@@ -454,6 +458,16 @@ func (k motionKind) apply(ctx context.Context, in *incoming, op string) error {
 		return err
 	}
 	if !isVote(in.object) {
+		// Why: the discussion is the coop's audience's: kept from its
+		// members' linked accounts, its followers and the actors it
+		// follows, within a size bound, so strangers cannot fill the
+		// database through a public motion.
+		if len(in.item.Content) > maxReplyContent {
+			return nil
+		}
+		if ok, err := in.inCoopAudience(ctx, m.CoopID); err != nil || !ok {
+			return err
+		}
 		r := &coopfed.MotionReply{MotionID: m.ID, ObjectIRI: in.objectID, ActorIRI: in.signer.IRI, Content: in.item.Content, URL: in.item.URL, Published: in.item.Published, Updated: in.item.Updated}
 		return in.tx.PutMotionReply(r)
 	}
@@ -513,4 +527,20 @@ func (k motionKind) deleted(ctx context.Context, in *incoming) error {
 		return in.tx.DeleteMotionReplies(in.signer.IRI, "")
 	}
 	return in.tx.DeleteMotionReplies(in.signer.IRI, in.objectID)
+}
+
+// inCoopAudience reports whether the signer is a member (by a linked
+// account) of the coop, one of its accepted followers, or an actor it
+// follows.
+func (in *incoming) inCoopAudience(ctx context.Context, coopID int64) (bool, error) {
+	if member, err := in.f.store.IsMemberActor(ctx, coopID, in.signer.IRI); err != nil || member {
+		return member, err
+	}
+	if f, err := in.tx.Follower(coopID, in.signer.IRI); err == nil && f.State == coopfed.FollowAccepted {
+		return true, nil
+	} else if err != nil && coopfed.ErrorCode(err) != coopfed.ENOTFOUND {
+		return false, err
+	}
+	coops, err := in.tx.CoopsFollowing(in.signer.IRI)
+	return slices.Contains(coops, coopID), err
 }

@@ -78,6 +78,55 @@ func (f *Federation) PublishNote(ctx context.Context, c *coopfed.Coop, content s
 	return n, nil
 }
 
+// EditNote changes the text of a coop's own announcement: the stored Note
+// gets the new content and an `updated` time, and an Update carrying the
+// whole Note goes to followers, in one transaction.
+func (f *Federation) EditNote(ctx context.Context, c *coopfed.Coop, iri, content string) (*coopfed.Note, error) {
+	n := &coopfed.Note{IRI: iri, CoopID: c.ID, Content: strings.TrimSpace(content)}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	err := f.store.Update(ctx, func(tx *store.Tx) error {
+		o, err := tx.ObjectByIRI(iri)
+		if err != nil {
+			return err
+		}
+		// Why: a coop edits only its own announcements; receipts and other
+		// stored objects are records, not posts.
+		if o.CoopID != c.ID {
+			return coopfed.Errorf(coopfed.EFORBIDDEN, "the object belongs to another coop")
+		}
+		if o.Type != "Note" {
+			return coopfed.Errorf(coopfed.EINVALID, "only announcements can be edited")
+		}
+		if o.DeletedAt != nil {
+			return coopfed.Errorf(coopfed.EGONE, "the announcement is deleted")
+		}
+		n.ID, n.Published = o.ID, o.Published
+		now := tx.Now()
+		obj := f.note(c, n)
+		// Why: Mastodon shows an edit only when the Note carries an
+		// `updated` later than what it has; milliseconds keep two edits in
+		// one second apart.
+		obj["updated"] = now.UTC().Format(timeMillis)
+		objJSON, err := Marshal(withContext(obj, objectContext))
+		if err != nil {
+			return err
+		}
+		if err := tx.EditObject(iri, n.Content, objJSON); err != nil {
+			return err
+		}
+		update := f.wrap("Update", f.iris.Activity(f.newID()), f.iris.Coop(c.Name), obj, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, now)
+		_, err = f.sendToFollowers(tx, c, update, iri, false)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.delivery.wake()
+	return n, nil
+}
+
 // DeleteObject deletes a coop's own object: the row becomes a tombstone
 // (its IRI answers 410) and a Delete carrying a Tombstone goes to followers.
 func (f *Federation) DeleteObject(ctx context.Context, c *coopfed.Coop, iri string) error {
@@ -86,8 +135,11 @@ func (f *Federation) DeleteObject(ctx context.Context, c *coopfed.Coop, iri stri
 		if err != nil {
 			return err
 		}
-		if o.CoopID != c.ID {
-			return coopfed.Errorf(coopfed.EFORBIDDEN, "the object belongs to another coop")
+		// Why: only the coop's own notes are deleted here; receipts are
+		// part of a trade's record, and another coop's objects are
+		// answered as unknown, as motions and listings are.
+		if o.CoopID != c.ID || o.Type != "Note" {
+			return coopfed.Errorf(coopfed.ENOTFOUND, "announcement not found")
 		}
 		if o.DeletedAt != nil {
 			return coopfed.Errorf(coopfed.EGONE, "the object is already deleted")

@@ -31,6 +31,15 @@ func newHostLimiter(rate float64, burst int) *hostLimiter {
 
 // allow spends a token of host, reporting false when it has none left.
 func (l *hostLimiter) allow(host string, now time.Time) bool {
+	return l.take(host, now, true)
+}
+
+// available reports whether host has a token left, without spending it.
+func (l *hostLimiter) available(host string, now time.Time) bool {
+	return l.take(host, now, false)
+}
+
+func (l *hostLimiter) take(host string, now time.Time, spend bool) bool {
 	if l == nil || l.rate <= 0 {
 		return true
 	}
@@ -49,7 +58,9 @@ func (l *hostLimiter) allow(host string, now time.Time) bool {
 	if b.tokens < 1 {
 		return false
 	}
-	b.tokens--
+	if spend {
+		b.tokens--
+	}
 	return true
 }
 

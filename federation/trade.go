@@ -312,7 +312,9 @@ func (f *Federation) sendOffer(ctx context.Context, c *coopfed.Coop, t *coopfed.
 			return err
 		}
 		if inbox == "" {
-			return nil // both coops are here: they share the record
+			// Both coops are here: they share the record, and the recipient
+			// is told as it would be of an Offer from afar.
+			return notifyTrade(tx, t)
 		}
 		_, err := f.send(tx, c, f.offerDoc(t), t.IRI, false, []string{inbox})
 		return err
@@ -756,6 +758,11 @@ func applyOffer(ctx context.Context, in *incoming) error {
 		if l.ActorIRI == in.signer.IRI {
 			return coopfed.Errorf(coopfed.EINVALID, "an actor cannot trade with itself")
 		}
+		// Why: an offer is on an open listing; a closed or expired one
+		// takes no more proposals (and could not be accepted anyway).
+		if !l.OpenAt(in.tx.Now()) {
+			return coopfed.Errorf(coopfed.ECONFLICT, "the listing is closed")
+		}
 		t.ListingKind, t.ListingTitle = l.Kind, l.Title
 		t.ProposerIRI, t.OwnerIRI, t.OwnerCoopID = in.signer.IRI, l.ActorIRI, l.CoopID
 	}
@@ -776,7 +783,24 @@ func applyOffer(ctx context.Context, in *incoming) error {
 		}
 		return err
 	}
-	return nil
+	return notifyTrade(in.tx, t)
+}
+
+// notifyTrade tells the local coop an Offer was sent to (the listing's
+// owner for a proposal, either side for a counter-offer) that it waits for
+// an answer. The sender is not told: it made the Offer. One notification
+// per Offer, however often it is delivered.
+func notifyTrade(tx *store.Tx, t *coopfed.Trade) error {
+	coopID := t.OwnerCoopID
+	if t.FromOwner {
+		coopID = t.ProposerCoopID
+	}
+	if coopID == 0 {
+		return nil // the recipient is not a coop of this instance
+	}
+	_, err := tx.AddNotification(&coopfed.Notification{CoopID: coopID, Kind: coopfed.NotifyTrade,
+		ActivityIRI: t.IRI, ListingIRI: t.ListingIRI, ActorIRI: t.Sender()})
+	return err
 }
 
 // tradeAnswered finds the trade an Accept or Reject answers. It reports

@@ -46,6 +46,8 @@ type Options struct {
 	// InboxRate is the per-host inbox rate limit; 0 for the default, a
 	// negative value for none (benchmarks).
 	InboxRate float64
+	// InboxBurst is the per-host burst (0 for the default).
+	InboxBurst int
 	// Now is the instance's clock (nil: time.Now); TallyDebounce the least
 	// time between two tally Updates of a motion (0: the default).
 	Now           func() time.Time
@@ -79,7 +81,7 @@ func Start(t testing.TB, opt Options) *Instance {
 		opt.DB = filepath.Join(t.TempDir(), "coopfed.db")
 	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{URL: base, DB: opt.DB, Coop: opt.Coop, AllowPrivate: true, Retry: opt.Retry, Workers: opt.Workers, InboxRate: opt.InboxRate, Now: opt.Now, TallyDebounce: opt.TallyDebounce})
+	a, err := app.Open(ctx, app.Config{URL: base, DB: opt.DB, Coop: opt.Coop, AllowPrivate: true, Retry: opt.Retry, Workers: opt.Workers, InboxRate: opt.InboxRate, InboxBurst: opt.InboxBurst, Now: opt.Now, TallyDebounce: opt.TallyDebounce})
 	if err != nil {
 		l.Close()
 		t.Fatal(err)

@@ -23,6 +23,7 @@ func (s *Server) routeAPI(r *mux.Router) {
 	r.HandleFunc("/coops/{coop}", s.apiUpdateCoop).Methods(http.MethodPatch)
 	r.HandleFunc("/coops/{coop}/announcements", s.apiCreateAnnouncement).Methods(http.MethodPost)
 	r.HandleFunc("/objects", s.apiDeleteObject).Methods(http.MethodDelete)
+	r.HandleFunc("/objects", s.apiEditObject).Methods(http.MethodPatch)
 	r.HandleFunc("/coops/{coop}/following", s.apiFollow).Methods(http.MethodPost)
 	r.HandleFunc("/coops/{coop}/following", s.apiUnfollow).Methods(http.MethodDelete)
 	r.HandleFunc("/coops/{coop}/following", s.apiListFollowing).Methods(http.MethodGet)
@@ -175,6 +176,36 @@ func (s *Server) apiDeleteObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiEditObject changes the text of one of the coop's announcements and
+// sends Update(Note) to its followers.
+func (s *Server) apiEditObject(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authCoop(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	iri := r.URL.Query().Get("id")
+	if iri == "" {
+		s.error(w, r, coopfed.FieldErrors(map[string]string{"id": "the IRI of the announcement to edit is required"}))
+		return
+	}
+	var in struct {
+		Content string `json:"content"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	n, err := s.fed.EditNote(r.Context(), c, iri, in.Content)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+		"id": n.IRI, "content": n.Content, "published": n.Published.Format(time.RFC3339),
+	})
 }
 
 func (s *Server) apiFollow(w http.ResponseWriter, r *http.Request) {

@@ -657,10 +657,16 @@ func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]map[string]any, 0, len(list))
 	for _, n := range list {
-		items = append(items, map[string]any{
-			"id": n.ID, "kind": n.Kind, "need": side(n.NeedIRI), "offer": side(n.OfferIRI),
-			"created_at": n.CreatedAt.UTC().Format(time.RFC3339), "read": n.Read,
-		})
+		item := map[string]any{"id": n.ID, "kind": n.Kind, "created_at": n.CreatedAt.UTC().Format(time.RFC3339), "read": n.Read}
+		switch n.Kind {
+		case coopfed.NotifyTrade:
+			item["trade"], item["listing"], item["actor"] = n.ActivityIRI, side(n.ListingIRI), n.ActorIRI
+		case coopfed.NotifyFollowRequest:
+			item["follow"], item["actor"] = n.ActivityIRI, n.ActorIRI
+		default:
+			item["need"], item["offer"] = side(n.NeedIRI), side(n.OfferIRI)
+		}
+		items = append(items, item)
 	}
 	out := map[string]any{"items": items}
 	if len(list) == f.Limit {

@@ -61,6 +61,13 @@ func (s *Server) managePost(action uiAction) http.HandlerFunc {
 			s.uiError(w, r, &statusError{status: http.StatusForbidden, msg: "Only the coop's admins may do this."})
 			return
 		}
+		// Why: blocks are instance-wide; where several coops share the
+		// instance, one coop's admins must not block or unblock for the
+		// others. The operator does it with `coopfed block`.
+		if strings.Contains(r.URL.Path, "/blocks/") && !s.coopAdminsManageBlocks(r.Context()) {
+			s.uiError(w, r, &statusError{status: http.StatusForbidden, msg: "This instance hosts several coops: its operator manages blocks with coopfed block."})
+			return
+		}
 		done, name, f, status := action(w, r, sess)
 		if f == nil {
 			http.Redirect(w, r, manageURL(sess.Coop.Name)+"?done="+done, http.StatusSeeOther)
@@ -132,7 +139,8 @@ func (s *Server) managePage(w http.ResponseWriter, r *http.Request, sess *store.
 	s.page(w, status, "manage", map[string]any{
 		"Me": sess.Member, "Coop": sess.Coop, "CSRF": sess.CSRF, "Action": manageURL(sess.Coop.Name), "DashboardURL": dashboardURL(sess.Coop.Name),
 		"Forms": forms, "Members": rows, "DomainBlocks": domains, "ActorBlocks": actors,
-		"Flash": manageFlashes[r.URL.Query().Get("done")],
+		"CanBlock": s.coopAdminsManageBlocks(ctx),
+		"Flash":    manageFlashes[r.URL.Query().Get("done")],
 	})
 }
 
@@ -355,4 +363,11 @@ func (s *Server) uiUnfollow(w http.ResponseWriter, r *http.Request, sess *store.
 		return "", "follow", f, f.absorb(err, nil)
 	}
 	return "unfollowed", "", nil, 0
+}
+
+// coopAdminsManageBlocks reports whether a coop's admins may manage the
+// instance's blocks: only when the instance hosts that one coop.
+func (s *Server) coopAdminsManageBlocks(ctx context.Context) bool {
+	coops, err := s.store.Coops(ctx)
+	return err == nil && len(coops) == 1
 }

@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -149,6 +151,11 @@ type notificationRow struct {
 	Created             time.Time
 	NeedURL, NeedText   string
 	OfferURL, OfferText string
+	// A trade proposal or a follow request: who asked, about which
+	// listing, and where to answer.
+	ActorURL, ActorText     string
+	ListingURL, ListingText string
+	AnswerURL               string
 }
 
 type followRow struct {
@@ -224,14 +231,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *store.S
 	}
 	rows := make([]notificationRow, 0, len(notes))
 	for _, n := range notes {
-		row := notificationRow{ID: n.ID, Kind: n.Kind, Read: n.Read, Created: n.CreatedAt, NeedURL: n.NeedIRI, OfferURL: n.OfferIRI, NeedText: n.NeedIRI, OfferText: n.OfferIRI}
-		if l, err := s.store.ListingByIRI(ctx, n.NeedIRI); err == nil && !l.Deleted {
-			row.NeedText = federation.ListingHeadline(l)
-		}
-		if l, err := s.store.ListingByIRI(ctx, n.OfferIRI); err == nil && !l.Deleted {
-			row.OfferText = federation.ListingHeadline(l)
-		}
-		rows = append(rows, row)
+		rows = append(rows, s.notificationRow(ctx, c, n))
 	}
 	data["Notifications"] = rows
 
@@ -259,11 +259,42 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *store.S
 		return
 	}
 	data["Listings"] = listingRows(listings)
-	if data["Announcements"], err = s.announcementRows(r, c); err != nil {
+	if data["Announcements"], err = s.announcementRows(r, c, forms[announcementEditForm]); err != nil {
 		s.uiError(w, r, err)
 		return
 	}
 	s.page(w, status, "dashboard", data)
+}
+
+// notificationRow describes a notification with the headlines of its
+// listings, the handle of the actor who asked and the page to answer on.
+func (s *Server) notificationRow(ctx context.Context, c *coopfed.Coop, n *coopfed.Notification) notificationRow {
+	row := notificationRow{ID: n.ID, Kind: n.Kind, Read: n.Read, Created: n.CreatedAt}
+	headline := func(iri string) string {
+		if l, err := s.store.ListingByIRI(ctx, iri); err == nil && !l.Deleted {
+			return federation.ListingHeadline(l)
+		}
+		return iri
+	}
+	switch n.Kind {
+	case coopfed.NotifyMatch:
+		row.NeedURL, row.NeedText = n.NeedIRI, headline(n.NeedIRI)
+		row.OfferURL, row.OfferText = n.OfferIRI, headline(n.OfferIRI)
+	case coopfed.NotifyTrade:
+		row.ListingURL, row.ListingText = n.ListingIRI, headline(n.ListingIRI)
+		row.AnswerURL = tradesURL(c.Name) + "#incoming"
+		if t, err := s.store.TradeByIRI(ctx, n.ActivityIRI); err == nil {
+			row.AnswerURL = tradesURL(c.Name) + "#trade-" + strconv.FormatInt(t.ID, 10)
+		}
+	case coopfed.NotifyFollowRequest:
+		row.AnswerURL = dashboardURL(c.Name) + "#followers"
+	}
+	if n.ActorIRI != "" {
+		a, _ := s.store.RemoteActor(ctx, n.ActorIRI)
+		f := newFollowRow(n.ActorIRI, a, "", n.CreatedAt)
+		row.ActorURL, row.ActorText = f.URL, f.Handle
+	}
+	return row
 }
 
 func newFollowRow(iri string, a *coopfed.RemoteActor, state string, since time.Time) followRow {
@@ -313,7 +344,11 @@ var listingFields = map[string]string{
 }
 
 func rawJSON(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only maps of strings and finite numbers are passed here.
+		panic(fmt.Sprintf("handlers: form value does not encode: %v", err))
+	}
 	return b
 }
 
@@ -374,7 +409,7 @@ func (f *form) listingInput(editing bool) (listingInput, map[string]string) {
 			if v[k] == "" {
 				continue
 			}
-			x, err := strconv.ParseFloat(v[k], 64)
+			x, err := coopfed.ParseCoordinate(v[k])
 			if err != nil {
 				fields[k] = "a number in decimal degrees, such as 53.80"
 				continue
@@ -425,7 +460,7 @@ func (s *Server) uiPostMotion(w http.ResponseWriter, r *http.Request, sess *stor
 			return
 		}
 		x, err := strconv.ParseFloat(v[name], 64)
-		if err != nil {
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
 			fields[name] = "a percentage, such as 50"
 			return
 		}

@@ -20,11 +20,13 @@ func init() {
 	flashes["edited"] = "Your listing is updated."
 	flashes["closed"] = "The listing is closed: it has left the market."
 	flashes["deleted"] = "The announcement is deleted."
+	flashes["announcement-edited"] = "The announcement is updated; followers see the edit."
 	featureRoutes = append(featureRoutes, func(s *Server, r, api *mux.Router) {
 		r.HandleFunc(routeListingEdit, s.getEditListing).Methods(http.MethodGet, http.MethodHead)
 		r.HandleFunc(routeListingEdit, s.postEditListing).Methods(http.MethodPost)
 		r.HandleFunc(routeDashboard+"/listings/close", s.uiPost(s.uiCloseListing)).Methods(http.MethodPost)
 		r.HandleFunc(routeDashboard+"/announcements/delete", s.uiPost(s.uiDeleteAnnouncement)).Methods(http.MethodPost)
+		r.HandleFunc(routeDashboard+"/announcements/edit", s.uiPost(s.uiEditAnnouncement)).Methods(http.MethodPost)
 	})
 }
 
@@ -149,14 +151,40 @@ func (s *Server) uiDeleteAnnouncement(w http.ResponseWriter, r *http.Request, se
 	return "deleted", "", nil, 0
 }
 
-// announcementRow is an announcement on the members' page.
+// uiEditAnnouncement changes the text of one of the coop's announcements;
+// a field error shows again in that announcement's edit form.
+func (s *Server) uiEditAnnouncement(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r, "note", "content")
+	if !requireAdmin(sess, f) {
+		return "", "announcements", f, http.StatusForbidden
+	}
+	iri := f.Values["note"]
+	// Why: only the coop's own live announcements are edited here; a
+	// listing has its own edit page and rules.
+	if o, err := s.store.ObjectByIRI(r.Context(), iri); err != nil || o.Type != "Note" || o.CoopID != sess.Coop.ID || o.DeletedAt != nil {
+		f.Problem = "No such announcement of this coop."
+		return "", "announcements", f, http.StatusNotFound
+	}
+	if _, err := s.fed.EditNote(r.Context(), sess.Coop, iri, f.Values["content"]); err != nil {
+		return "", announcementEditForm, f, f.absorb(err, nil)
+	}
+	return "announcement-edited", "", nil, 0
+}
+
+// announcementEditForm names the edit form of one announcement; its "note"
+// value says which.
+const announcementEditForm = "announcement-edit"
+
+// announcementRow is an announcement on the members' page, with its edit
+// form (the stored text, or what was sent with its errors).
 type announcementRow struct {
 	IRI, Text string
 	Published time.Time
+	Edit      *form
 }
 
 // announcementRows lists the coop's latest announcements as short text.
-func (s *Server) announcementRows(r *http.Request, c *coopfed.Coop) ([]announcementRow, error) {
+func (s *Server) announcementRows(r *http.Request, c *coopfed.Coop, edit *form) ([]announcementRow, error) {
 	objs, err := s.store.Objects(r.Context(), store.ObjectFilter{CoopID: c.ID, Type: "Note", Limit: 20})
 	if err != nil {
 		return nil, err
@@ -167,7 +195,11 @@ func (s *Server) announcementRows(r *http.Request, c *coopfed.Coop) ([]announcem
 		if rs := []rune(text); len(rs) > 120 {
 			text = string(rs[:119]) + "…"
 		}
-		out = append(out, announcementRow{IRI: o.IRI, Text: text, Published: o.Published})
+		f := &form{Values: map[string]string{"note": o.IRI, "content": o.Content}, Errors: map[string]string{}}
+		if edit != nil && edit.Values["note"] == o.IRI {
+			f = edit
+		}
+		out = append(out, announcementRow{IRI: o.IRI, Text: text, Published: o.Published, Edit: f})
 	}
 	return out, nil
 }

@@ -58,15 +58,23 @@ type loginFailures struct {
 	since time.Time
 }
 
-// loginBlocked reports whether key has used up its failed attempts.
-func (u *uiState) loginBlocked(key string, now time.Time) bool {
+// maxAddressFailures bounds failed logins from one address, whatever the
+// accounts tried, so that spraying many usernames is limited too.
+const maxAddressFailures = 50
+
+// loginBlocked reports whether key has used up its limit of failed
+// attempts.
+func (u *uiState) loginBlocked(key string, limit int, now time.Time) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	f := u.failures[key]
 	if f == nil || now.Sub(f.since) > loginWindow {
-		return false
+		// Why: when the table is full of live counters a new key cannot
+		// be counted; refusing it fails closed instead of letting an
+		// attacker who filled the table guess without limit.
+		return f == nil && len(u.failures) >= maxLoginEntries
 	}
-	return f.n >= maxLoginFailures
+	return f.n >= limit
 }
 
 // loginFailed counts a failed attempt of key.
@@ -78,14 +86,16 @@ func (u *uiState) loginFailed(key string, now time.Time) {
 	}
 	if len(u.failures) >= maxLoginEntries {
 		// Bound the memory an attacker can make us hold: drop the
-		// entries whose window has passed, and if none has, all.
+		// entries whose window has passed. Live counters are never
+		// dropped (that would reset a victim's lockout); while the table
+		// stays full, new keys are refused by loginBlocked.
 		for k, f := range u.failures {
 			if now.Sub(f.since) > loginWindow {
 				delete(u.failures, k)
 			}
 		}
-		if len(u.failures) >= maxLoginEntries {
-			clear(u.failures)
+		if _, ok := u.failures[key]; !ok && len(u.failures) >= maxLoginEntries {
+			return
 		}
 	}
 	f := u.failures[key]
@@ -182,7 +192,14 @@ var errCSRF = &statusError{status: http.StatusForbidden, msg: "This form has exp
 func safeNext(next string) string {
 	// Why: an open redirect after login would let a link send a member
 	// anywhere with our name on it; only local paths are followed.
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 500 {
+	// Browsers drop tabs and newlines from URLs and read a backslash as a
+	// slash, so "/\t/evil.example" would become "//evil.example": refuse
+	// control characters and backslashes outright, then parse.
+	if len(next) > 500 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return ""
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
 		return ""
 	}
 	return next
@@ -252,7 +269,8 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	now := time.Now()
 	key := coopName + "\x00" + username + "\x00" + clientIP(r)
-	if s.ui.loginBlocked(key, now) {
+	addrKey := "\x00" + clientIP(r)
+	if s.ui.loginBlocked(key, maxLoginFailures, now) || s.ui.loginBlocked(addrKey, maxAddressFailures, now) {
 		s.loginPage(w, r, http.StatusTooManyRequests, coopName, username, next, "Too many failed attempts for this account from your address. Wait 15 minutes and try again.")
 		return
 	}
@@ -267,6 +285,7 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if code := coopfed.ErrorCode(err); code == coopfed.ENOTFOUND || code == coopfed.EUNAUTHORIZED {
 		s.ui.loginFailed(key, now)
+		s.ui.loginFailed(addrKey, now)
 		s.loginPage(w, r, http.StatusUnauthorized, coopName, username, next, "Wrong coop, username or password.")
 		return
 	} else if err != nil {

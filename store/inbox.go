@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/coopfed/coopfed"
 )
@@ -192,4 +193,20 @@ func (s *Store) DomainBlocks(ctx context.Context) ([]string, error) {
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// PurgeSeen forgets incoming activity ids recorded before before. Peers
+// retry a delivery for days, not months, so old ids cannot come back as
+// retries; without a purge the table grows with every activity received.
+func (s *Store) PurgeSeen(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.Update(ctx, func(tx *Tx) error {
+		res, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM inbox_seen WHERE received_at < ?`, ms(before))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
 }

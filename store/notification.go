@@ -8,14 +8,15 @@ import (
 )
 
 // AddNotification stores a notification for a coop unless the coop already
-// has one of the same kind for the same need and offer. It reports whether
-// the notification is new.
+// has one of the same kind for the same need and offer (a match) or the same
+// activity (a trade proposal, a follow request). It reports whether the
+// notification is new.
 func (tx *Tx) AddNotification(n *coopfed.Notification) (bool, error) {
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = tx.now
 	}
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO notifications (coop_id, kind, need_iri, offer_iri, created_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (coop_id, kind, need_iri, offer_iri) DO NOTHING`, n.CoopID, n.Kind, n.NeedIRI, n.OfferIRI, ms(n.CreatedAt))
+	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO notifications (coop_id, kind, need_iri, offer_iri, activity_iri, listing_iri, actor_iri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (coop_id, kind, need_iri, offer_iri, activity_iri) DO NOTHING`, n.CoopID, n.Kind, n.NeedIRI, n.OfferIRI, n.ActivityIRI, n.ListingIRI, n.ActorIRI, ms(n.CreatedAt))
 	if err != nil {
 		return false, fmt.Errorf("store: add notification: %w", err)
 	}
@@ -40,7 +41,7 @@ func (s *Store) Notifications(ctx context.Context, f NotificationFilter) ([]*coo
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 40
 	}
-	q := `SELECT id, coop_id, kind, need_iri, offer_iri, created_at, read FROM notifications WHERE coop_id = ?`
+	q := `SELECT id, coop_id, kind, need_iri, offer_iri, activity_iri, listing_iri, actor_iri, created_at, read FROM notifications WHERE coop_id = ?`
 	args := []any{f.CoopID}
 	if f.Unread {
 		q += ` AND read = 0`
@@ -57,7 +58,7 @@ func (s *Store) Notifications(ctx context.Context, f NotificationFilter) ([]*coo
 	for rows.Next() {
 		var n coopfed.Notification
 		var created int64
-		if err := rows.Scan(&n.ID, &n.CoopID, &n.Kind, &n.NeedIRI, &n.OfferIRI, &created, &n.Read); err != nil {
+		if err := rows.Scan(&n.ID, &n.CoopID, &n.Kind, &n.NeedIRI, &n.OfferIRI, &n.ActivityIRI, &n.ListingIRI, &n.ActorIRI, &created, &n.Read); err != nil {
 			return nil, err
 		}
 		n.CreatedAt = fromMS(created)

@@ -69,6 +69,13 @@ func objectByIRI(ctx context.Context, q querier, iri string) (*Object, error) {
 	return o, nil
 }
 
+// EditObject replaces a live local object's content and JSON and stamps
+// it updated now.
+func (tx *Tx) EditObject(iri, content string, doc []byte) error {
+	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE objects SET content = ?, json = ?, updated = ? WHERE iri = ? AND deleted_at IS NULL`, content, string(doc), ms(tx.now), iri)
+	return affected(res, err, "object")
+}
+
 // DeleteObject turns a local object into a tombstone: its content goes, its
 // row stays so the IRI answers 410, and its activities leave the outbox.
 func (tx *Tx) DeleteObject(iri string) error {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,34 @@ func browser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
+	// A phone: 360 CSS pixels wide, scale 1, mobile layout (the viewport
+	// meta tag applies). EmulateViewport sends
+	// Emulation.setDeviceMetricsOverride, which lasts across navigations.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, 800, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateScale(1))); err != nil {
+		t.Fatalf("emulating a phone: %v", err)
+	}
 	return ctx
+}
+
+// phoneWidth is the narrowest screen the pages must fit without scrolling
+// sideways.
+const phoneWidth = 360
+
+// fits fails the test when the page is wider than the phone's screen: a
+// wide table may scroll inside its own wrapper, the page must not.
+func fits(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	// The emulation must hold, or the check below proves nothing.
+	if vw := value(t, ctx, "screen width", chromedp.Evaluate[int64](`window.innerWidth`)); vw != phoneWidth {
+		t.Fatalf("%s: the window is %d px wide, want %d", page, vw, phoneWidth)
+	}
+	w := value(t, ctx, "page width", chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	if w > phoneWidth {
+		wide := value(t, ctx, "widest elements", chromedp.Evaluate[string](`Array.from(document.querySelectorAll("body *"))
+			.filter(e => e.getBoundingClientRect().right > `+strconv.Itoa(phoneWidth)+`)
+			.slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && e.className.baseVal === undefined ? "." + e.className : "") + " " + Math.round(e.getBoundingClientRect().right)).join(", ")`))
+		t.Errorf("%s is %d px wide on a %d px screen (overflowing: %s)", page, w, phoneWidth, wide)
+	}
 }
 
 // shot saves a screenshot of the page into the test's temp folder.
@@ -108,8 +136,10 @@ func bodyText(t *testing.T, ctx context.Context) string {
 }
 
 // A member logs in, posts an offer and finds it on the public coop page;
-// a second coop follows the first from its admin page and finds the offer
-// in its market; a vote changes the motion page's chart.
+// a second coop follows the first from its admin page, finds the offer in
+// its market and proposes a trade, which the first sees among its
+// notifications and accepts; a vote changes the motion page's chart. The
+// browser is a 360 px wide phone, and no page may scroll sideways.
 func TestBrowserJourneys(t *testing.T) {
 	ctx := browser(t)
 	bakery := fedtest.Start(t, fedtest.Options{Coop: "bakery"})
@@ -129,11 +159,13 @@ func TestBrowserJourneys(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#listing button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
+	fits(t, ctx, "the members' page")
 	shot(t, ctx, "dashboard")
 	run(t, ctx, "public page", chromedp.Navigate(bakery.URL+"/coops/bakery"), chromedp.WaitVisible(chromedp.CSS("#market-h")))
 	if text := bodyText(t, ctx); !strings.Contains(text, "Sourdough loaves") {
 		t.Fatalf("offer not on the public page:\n%s", text)
 	}
+	fits(t, ctx, "the public coop page")
 	shot(t, ctx, "coop")
 
 	// The mill follows the bakery from its admin page and finds the offer
@@ -148,7 +180,15 @@ func TestBrowserJourneys(t *testing.T) {
 		run(t, ctx, "market", chromedp.Navigate(mill.URL+"/market?q=sourdough"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		return strings.Contains(bodyText(t, ctx), "Sourdough loaves")
 	})
+	fits(t, ctx, "the market")
 	shot(t, ctx, "market")
+	run(t, ctx, "listing page", chromedp.Click(chromedp.CSS(`main a[href*="/listings/"]`)), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if text := bodyText(t, ctx); !strings.Contains(text, "Sourdough loaves") {
+		t.Fatalf("not the offer's page:\n%s", text)
+	}
+	fits(t, ctx, "the listing page")
+	shot(t, ctx, "listing")
+	run(t, ctx, "back to the market", chromedp.Navigate(mill.URL+"/market?q=sourdough"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 
 	// The mill proposes a trade on the offer from its market; the bakery
 	// accepts it on its trades page; both ledgers show it.
@@ -163,10 +203,20 @@ func TestBrowserJourneys(t *testing.T) {
 		t.Fatalf("the proposal is not among the mill's outgoing ones:\n%s", text)
 	}
 	login(t, ctx, bakery, "ana")
+	fedtest.Eventually(t, 30*time.Second, "the proposal among the bakery's notifications", func() bool {
+		run(t, ctx, "members' page", chromedp.Navigate(bakery.URL+"/coops/bakery/admin"), chromedp.WaitVisible(chromedp.CSS("#notifications-h")))
+		return strings.Contains(value(t, ctx, "notifications", chromedp.Text(chromedp.CSS("#notifications"))), "A trade proposal from @mill@")
+	})
+	fits(t, ctx, "the members' page with a notification")
+	run(t, ctx, "follow the notification to the trades page",
+		chromedp.Click(chromedp.CSS(`#notifications a[href*="/trades#trade-"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#incoming-h")),
+	)
 	fedtest.Eventually(t, 30*time.Second, "the proposal on the bakery's trades page", func() bool {
 		run(t, ctx, "trades page", chromedp.Navigate(bakery.URL+"/coops/bakery/admin/trades"), chromedp.WaitVisible(chromedp.CSS("#incoming-h")))
 		return strings.Contains(bodyText(t, ctx), "Can we collect on Friday?")
 	})
+	fits(t, ctx, "the trades page with a proposal")
 	shot(t, ctx, "trade-incoming")
 	run(t, ctx, "accept the trade",
 		chromedp.Click(chromedp.CSS(`#incoming form[action$="/accept"] button`)),
@@ -181,6 +231,7 @@ func TestBrowserJourneys(t *testing.T) {
 		run(t, ctx, "trades page", chromedp.Navigate(mill.URL+"/coops/mill/admin/trades"), chromedp.WaitVisible(chromedp.CSS("#ledger-h")))
 		return strings.Contains(ledger(), "Sourdough loaves")
 	})
+	fits(t, ctx, "the trades page with the ledger")
 	shot(t, ctx, "ledger")
 
 	// A motion of the bakery; ana votes on her page and the chart changes.
@@ -203,6 +254,7 @@ func TestBrowserJourneys(t *testing.T) {
 	if v := votes(); v != "0" {
 		t.Fatalf("votes for Yes before voting: %q", v)
 	}
+	fits(t, ctx, "the motion page")
 	before := bar("width")
 	login(t, ctx, bakery, "ana")
 	run(t, ctx, "vote",

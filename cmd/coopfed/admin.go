@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coopfed/coopfed"
@@ -237,4 +238,58 @@ func exportListings(ctx context.Context, st *store.Store, c *coopfed.Coop) ([]*c
 			return out, nil
 		}
 	}
+}
+
+// blockCmd blocks (or, with unblock, lifts a block on) a domain or an
+// actor for the whole instance. A running server applies it within
+// seconds.
+func blockCmd(ctx context.Context, args []string, stdout, stderr io.Writer, unblock bool) error {
+	name := "block"
+	if unblock {
+		name = "unblock"
+	}
+	fs := newFlagSet(name, stderr)
+	db := fs.string("db", "coopfed.db", "SQLite database file")
+	domain := fs.String("domain", "", "a domain (its subdomains are blocked too)")
+	actor := fs.String("actor", "", "an actor IRI")
+	reason := fs.String("reason", "", "why (kept with the block)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if (*domain == "") == (*actor == "") {
+		return usageError{"usage: coopfed " + name + " --domain DOMAIN | --actor IRI [--reason TEXT] [--db PATH]"}
+	}
+	if *actor != "" && !strings.HasPrefix(*actor, "https://") && !strings.HasPrefix(*actor, "http://") {
+		return usageError{"--actor must be an actor IRI (https://...)"}
+	}
+	if *domain != "" && strings.ContainsAny(*domain, "/@ :") {
+		return usageError{"--domain must be a bare domain such as spam.example"}
+	}
+	st, err := store.Open(*db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = st.Update(ctx, func(tx *store.Tx) error {
+		switch {
+		case *domain != "" && unblock:
+			return tx.UnblockDomain(*domain)
+		case *domain != "":
+			return tx.BlockDomain(*domain, *reason)
+		case unblock:
+			return tx.UnblockActor(*actor)
+		default:
+			return tx.BlockActor(*actor, *reason)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	target := *domain + *actor
+	if unblock {
+		fmt.Fprintf(stdout, "Unblocked %s.\n", target)
+	} else {
+		fmt.Fprintf(stdout, "Blocked %s.\n", target)
+	}
+	return nil
 }

@@ -131,3 +131,33 @@ func TestContainerFilesMatchFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockAndUnblock(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "coopfed.db")
+	runOK(t, "coop", "create", "bakery", "--db", db)
+	runOK(t, "block", "--domain", "spam.example", "--reason", "spam", "--db", db)
+	runOK(t, "block", "--actor", "https://social.example/users/troll", "--db", db)
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if b, _ := st.DomainBlocked(ctx, "mail.spam.example"); !b {
+		t.Error("subdomain of a blocked domain not blocked")
+	}
+	if b, _ := st.ActorBlocked(ctx, "https://social.example/users/troll"); !b {
+		t.Error("actor not blocked")
+	}
+	st.Close()
+	runOK(t, "unblock", "--domain", "spam.example", "--db", db)
+	st, _ = store.Open(db)
+	defer st.Close()
+	if b, _ := st.DomainBlocked(ctx, "spam.example"); b {
+		t.Error("unblock left the domain blocked")
+	}
+	for _, args := range [][]string{{"block", "--db", db}, {"block", "--domain", "a.example", "--actor", "https://x.example/u", "--db", db}, {"block", "--actor", "troll@social.example", "--db", db}} {
+		if err := run(ctx, args, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+			t.Errorf("coopfed %v succeeded", args)
+		}
+	}
+}

@@ -6,6 +6,7 @@
 //	coopfed member add|remove|list --coop NAME [--db PATH]
 //	coopfed backup --db PATH --out FILE
 //	coopfed export --coop NAME [--db PATH] [--include-private-key]
+//	coopfed block|unblock --domain DOMAIN | --actor IRI [--reason TEXT] [--db PATH]
 //	coopfed healthcheck [--addr 127.0.0.1:8080]
 //	coopfed version
 //
@@ -68,6 +69,7 @@ const usage = `usage:
   coopfed member add|remove|list     manage a coop's members (who vote)
   coopfed backup --out FILE          copy the database while the server runs
   coopfed export --coop NAME         write a coop's data as JSON
+  coopfed block --domain D | --actor IRI   refuse everything from a domain or account (unblock lifts it)
   coopfed healthcheck                exit 0 when the local server answers /healthz
   coopfed version                    print the version`
 
@@ -102,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return backupCmd(ctx, args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], stdout, stderr)
+	case "block", "unblock":
+		return blockCmd(ctx, args[1:], stdout, stderr, args[0] == "unblock")
 	case "healthcheck":
 		return healthcheckCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -117,58 +121,69 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 // flagSet returns a FlagSet whose defaults come from COOPFED_* variables.
 type flagSet struct {
 	*flag.FlagSet
+	// envErrs collects COOPFED_* values that do not parse; parse reports
+	// them, so a typo in the environment is not silently replaced by the
+	// default.
+	envErrs *[]string
 }
 
 func newFlagSet(name string, stderr io.Writer) flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return flagSet{fs}
+	return flagSet{FlagSet: fs, envErrs: new([]string)}
 }
 
 func envName(flagName string) string {
 	return "COOPFED_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func (fs flagSet) string(name, def, help string) *string {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		def = v
+// fromEnv returns the parsed COOPFED_* value of a flag, or def when the
+// variable is unset; a value that does not parse is recorded.
+func fromEnv[T any](fs flagSet, name string, def T, parse func(string) (T, error)) T {
+	v, ok := os.LookupEnv(envName(name))
+	if !ok {
+		return def
 	}
+	x, err := parse(v)
+	if err != nil {
+		*fs.envErrs = append(*fs.envErrs, fmt.Sprintf("%s=%q: %v", envName(name), v, err))
+		return def
+	}
+	return x
+}
+
+func (fs flagSet) string(name, def, help string) *string {
+	def = fromEnv(fs, name, def, func(v string) (string, error) { return v, nil })
 	return fs.String(name, def, help+" (env "+envName(name)+")")
 }
 
 func (fs flagSet) bool(name string, def bool, help string) *bool {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		if b, err := strconv.ParseBool(v); err == nil {
-			def = b
-		}
-	}
-	return fs.Bool(name, def, help+" (env "+envName(name)+")")
+	return fs.Bool(name, fromEnv(fs, name, def, strconv.ParseBool), help+" (env "+envName(name)+")")
 }
 
 func (fs flagSet) int(name string, def int, help string) *int {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			def = n
-		}
-	}
-	return fs.Int(name, def, help+" (env "+envName(name)+")")
+	return fs.Int(name, fromEnv(fs, name, def, strconv.Atoi), help+" (env "+envName(name)+")")
 }
 
 func (fs flagSet) duration(name string, def time.Duration, help string) *time.Duration {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			def = d
-		}
-	}
-	return fs.Duration(name, def, help+" (env "+envName(name)+")")
+	return fs.Duration(name, fromEnv(fs, name, def, time.ParseDuration), help+" (env "+envName(name)+")")
 }
 
+// parse parses the flags and refuses bad COOPFED_* values and arguments
+// left over: a command given something it does not understand must say so
+// rather than run with defaults.
 func (fs flagSet) parse(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err // run turns it into success
 		}
 		return usageError{err.Error()}
+	}
+	if len(*fs.envErrs) > 0 {
+		return usageError{"bad environment value " + strings.Join(*fs.envErrs, "; ")}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
 }
