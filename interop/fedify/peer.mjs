@@ -10,7 +10,11 @@
 // listeners auto-accept Follows and record what arrives. Fedify only calls
 // listeners for activities whose signatures it verified; activities it could
 // not verify are recorded too, through onUnverifiedActivity, and answered
-// with Fedify's usual 401.
+// with Fedify's usual 401. For a Create or Update the record also says what
+// Fedify's vocabulary parsed of the object (type, id, content, a Question's
+// options, endTime and voters) and the FEP-0837 properties of a listing,
+// read from the body as delivered since Fedify's vocabulary has no terms
+// for them.
 //
 // The Go tests drive it through a small JSON API on the same server:
 //
@@ -19,6 +23,9 @@
 //   POST /control/follow    {actor}         send a Follow to an actor URL
 //   POST /control/unfollow  {actor}         send an Undo of that Follow
 //   POST /control/note      {content, to?}  publish a Create(Note)
+//   POST /control/vote      {question, option}  vote on a Question as
+//                                           Mastodon does: Create(Note{name,
+//                                           inReplyTo}) to its author
 //   GET  /control/inbox                     activities received so far
 //   GET  /control/following | /control/followers
 //   GET  /control/requests                  outgoing HTTP requests
@@ -58,8 +65,10 @@ import {
   Note,
   Person,
   PUBLIC_COLLECTION,
+  Question,
   Reject,
   Undo,
+  Update,
 } from "@fedify/vocab";
 import { Temporal } from "@js-temporal/polyfill";
 import { configure, defaultTextFormatter } from "@logtape/logtape";
@@ -95,6 +104,12 @@ const following = new Map();
 const notes = new Map();
 /** Create activities the peer published, newest first (its outbox). */
 const outbox = [];
+/**
+ * Bodies POSTed to the peer's inboxes by activity id, as they came over the
+ * wire, so the tests can see extension properties (FEP-0837's) that
+ * Fedify's vocabulary does not model.
+ */
+const delivered = new Map();
 
 const requestedPort = Number(process.argv[2] ?? process.env.PORT ?? 0);
 const server = http.createServer((req, res) => {
@@ -258,12 +273,11 @@ federation
   })
   .on(Create, async (ctx, create) => {
     const object = await create.getObject(ctx);
-    await record(ctx, create, true, {
-      objectType: object ? typeName(object) : null,
-      objectId: object?.id?.href ?? null,
-      content: object?.content?.toString() ?? null,
-      attributedTo: object?.attributionId?.href ?? null,
-    });
+    await record(ctx, create, true, await describeObject(ctx, create, object));
+  })
+  .on(Update, async (ctx, update) => {
+    const object = await update.getObject(ctx);
+    await record(ctx, update, true, await describeObject(ctx, update, object));
   })
   .on(Activity, async (ctx, activity) => {
     await record(ctx, activity, true);
@@ -298,6 +312,93 @@ function settleFollow(answer, state) {
 function typeName(object) {
   const id = getTypeId(object)?.href ?? "";
   return id.replace(/^.*[#/]/, "");
+}
+
+const VF = "https://w3id.org/valueflows/ont/vf#";
+const OM2 = "http://www.ontology-of-units-of-measure.org/resource/om-2/";
+
+/**
+ * Reads a property of a JSON-LD node in compact form (by term) or in
+ * expanded form (by IRI, values in arrays and @value objects).
+ * @param {unknown} node
+ * @param {string} term
+ * @param {string} iri
+ */
+function prop(node, term, iri) {
+  if (node == null || typeof node !== "object") return undefined;
+  let v = term in node ? node[term] : node[iri];
+  if (Array.isArray(v) && v.length === 1) v = v[0];
+  if (v != null && typeof v === "object" && "@value" in v) v = v["@value"];
+  return v;
+}
+
+/**
+ * Extracts the FEP-0837 properties the tests compare from a listing's
+ * JSON-LD, compact or expanded; null when it has none.
+ * @param {unknown} node
+ */
+function fep0837(node) {
+  const purpose = prop(node, "purpose", VF + "purpose");
+  const publishes = prop(node, "publishes", VF + "publishes");
+  const quantity = prop(publishes, "resourceQuantity", VF + "resourceQuantity");
+  if (purpose === undefined && publishes === undefined) return null;
+  return {
+    purpose: purpose ?? null,
+    resourceQuantity: quantity == null ? null : {
+      hasUnit: prop(quantity, "hasUnit", OM2 + "hasUnit") ?? null,
+      hasNumericalValue: prop(quantity, "hasNumericalValue", OM2 + "hasNumericalValue") ?? null,
+    },
+  };
+}
+
+/**
+ * Describes the object of a Create or Update as Fedify's vocabulary parsed
+ * it: its type, id, content and author; for a Question its options,
+ * endTime, voters and closed; for a listing (a Note with FEP-0837
+ * properties) its purpose and primary quantity, read from the activity as
+ * delivered (`listing`) and from Fedify's own JSON-LD of the parsed object
+ * (`fedifyListing`, null when Fedify drops the extension terms).
+ * @param {import("@fedify/fedify").Context<void>} ctx
+ * @param {Activity} activity
+ * @param {object|null} object
+ */
+async function describeObject(ctx, activity, object) {
+  const out = {
+    objectType: object ? typeName(object) : null,
+    objectId: object?.id?.href ?? null,
+    content: object?.content?.toString() ?? null,
+    name: object?.name?.toString() ?? null,
+    attributedTo: object?.attributionId?.href ?? null,
+  };
+  if (object == null) return out;
+  try {
+    out.objectJson = await object.toJsonLd({ contextLoader: ctx.contextLoader });
+  } catch (error) {
+    out.objectJson = { error: String(error) };
+  }
+  const raw = delivered.get(activity.id?.href ?? "");
+  const rawObject = raw != null && typeof raw.object === "object" ? raw.object : null;
+  out.listing = fep0837(rawObject);
+  out.fedifyListing = fep0837(out.objectJson);
+  if (object instanceof Question) {
+    const options = async (iterable) => {
+      const list = [];
+      for await (const option of iterable) {
+        const replies = await option.getReplies({ contextLoader: ctx.contextLoader, suppressError: true });
+        list.push({ type: typeName(option), name: option.name?.toString() ?? null, votes: replies?.totalItems ?? null });
+      }
+      return list;
+    };
+    const opts = { contextLoader: ctx.contextLoader, suppressError: true };
+    out.question = {
+      oneOf: await options(object.getExclusiveOptions(opts)),
+      anyOf: await options(object.getInclusiveOptions(opts)),
+      endTime: object.endTime?.toString() ?? null,
+      voters: object.voters,
+      closed: object.closed == null ? null : String(object.closed),
+    };
+  }
+  return out;
 }
 
 /**
@@ -433,6 +534,34 @@ const control = {
     }
     return { id: id.href, create: create.id.href };
   },
+  "POST /control/vote": async (ctx, body) => {
+    if (typeof body.question !== "string" || typeof body.option !== "string") {
+      throw new HttpError(400, "question and option are required");
+    }
+    const question = await ctx.lookupObject(body.question);
+    if (!(question instanceof Question)) throw new HttpError(422, `${body.question} is not a Question`);
+    if (question.attributionId == null) throw new HttpError(422, `${body.question} has no attributedTo`);
+    const author = await lookupActor(ctx, question.attributionId.href);
+    const id = ctx.getObjectUri(Note, { identifier: IDENTIFIER, id: randomUUID() });
+    // A vote as Mastodon sends one: a Note with the option's name, no
+    // content, in reply to the Question, addressed to its author alone.
+    const note = new Note({
+      id,
+      attribution: ctx.getActorUri(IDENTIFIER),
+      name: body.option,
+      replyTarget: question.id,
+      tos: [author.id],
+    });
+    notes.set(id.href, note);
+    const create = new Create({
+      id: new URL(`${id.href}/activity`),
+      actor: ctx.getActorUri(IDENTIFIER),
+      object: note,
+      tos: [author.id],
+    });
+    await ctx.sendActivity({ identifier: IDENTIFIER }, author, create);
+    return { id: id.href, create: create.id.href, to: author.id.href, inbox: author.inboxId?.href ?? null };
+  },
   "GET /control/inbox": () => inbox,
   "GET /control/following": () =>
     [...following.values()].map((f) => ({ actor: f.actor, follow: f.follow.id?.href ?? null, state: f.state })),
@@ -468,6 +597,15 @@ async function handle(req, res) {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(payload));
     return;
+  }
+
+  if (req.method === "POST" && /^\/(users\/[^/]+\/)?inbox$/.test(url.pathname)) {
+    try {
+      const json = JSON.parse(body.toString("utf8"));
+      if (typeof json?.id === "string") delivered.set(json.id, json);
+    } catch {
+      // Not JSON: Fedify answers it; nothing to keep.
+    }
   }
 
   const headers = new Headers();
