@@ -19,18 +19,18 @@ import (
 const maxAPIBody = 64 << 10
 
 func (s *Server) routeAPI(r *mux.Router) {
-	r.HandleFunc("/coops/{coop}", s.apiGetCoop).Methods(http.MethodGet)
-	r.HandleFunc("/coops/{coop}", s.apiUpdateCoop).Methods(http.MethodPatch)
-	r.HandleFunc("/coops/{coop}/announcements", s.apiCreateAnnouncement).Methods(http.MethodPost)
-	r.HandleFunc("/objects", s.apiDeleteObject).Methods(http.MethodDelete)
-	r.HandleFunc("/objects", s.apiEditObject).Methods(http.MethodPatch)
-	r.HandleFunc("/coops/{coop}/following", s.apiFollow).Methods(http.MethodPost)
-	r.HandleFunc("/coops/{coop}/following", s.apiUnfollow).Methods(http.MethodDelete)
-	r.HandleFunc("/coops/{coop}/following", s.apiListFollowing).Methods(http.MethodGet)
-	r.HandleFunc("/coops/{coop}/followers", s.apiListFollowers).Methods(http.MethodGet)
-	r.HandleFunc("/coops/{coop}/followers/approve", s.apiAnswerFollower(true)).Methods(http.MethodPost)
-	r.HandleFunc("/coops/{coop}/followers/reject", s.apiAnswerFollower(false)).Methods(http.MethodPost)
-	r.HandleFunc("/coops/{coop}/timeline", s.apiTimeline).Methods(http.MethodGet)
+	r.HandleFunc("/coops/{coop}", s.apiHandler(s.apiGetCoop)).Methods(http.MethodGet)
+	r.HandleFunc("/coops/{coop}", s.apiHandler(s.apiUpdateCoop)).Methods(http.MethodPatch)
+	r.HandleFunc("/coops/{coop}/announcements", s.apiHandler(s.apiCreateAnnouncement)).Methods(http.MethodPost)
+	r.HandleFunc("/objects", s.apiHandler(s.apiDeleteObject)).Methods(http.MethodDelete)
+	r.HandleFunc("/objects", s.apiHandler(s.apiEditObject)).Methods(http.MethodPatch)
+	r.HandleFunc("/coops/{coop}/following", s.apiHandler(s.apiFollow)).Methods(http.MethodPost)
+	r.HandleFunc("/coops/{coop}/following", s.apiHandler(s.apiUnfollow)).Methods(http.MethodDelete)
+	r.HandleFunc("/coops/{coop}/following", s.apiHandler(s.apiListFollowing)).Methods(http.MethodGet)
+	r.HandleFunc("/coops/{coop}/followers", s.apiHandler(s.apiListFollowers)).Methods(http.MethodGet)
+	r.HandleFunc("/coops/{coop}/followers/approve", s.apiHandler(s.apiAnswerFollower(true))).Methods(http.MethodPost)
+	r.HandleFunc("/coops/{coop}/followers/reject", s.apiHandler(s.apiAnswerFollower(false))).Methods(http.MethodPost)
+	r.HandleFunc("/coops/{coop}/timeline", s.apiHandler(s.apiTimeline)).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, notFoundError("no such API endpoint"))
 	})
@@ -94,22 +94,21 @@ func (s *Server) coopJSON(c *coopfed.Coop) map[string]any {
 	}
 }
 
-func (s *Server) apiGetCoop(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiGetCoop(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", s.coopJSON(c))
+	return nil
 }
 
 // apiUpdateCoop changes the profile fields given (others keep their value)
 // and federates the new profile.
-func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		DisplayName *string `json:"display_name"`
@@ -117,8 +116,7 @@ func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) {
 		Locked      *bool   `json:"locked"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if in.DisplayName != nil {
 		c.DisplayName = strings.TrimSpace(*in.DisplayName)
@@ -130,102 +128,92 @@ func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) {
 		c.Locked = *in.Locked
 	}
 	if err := s.fed.UpdateProfile(r.Context(), c); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", s.coopJSON(c))
+	return nil
 }
 
-func (s *Server) apiCreateAnnouncement(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiCreateAnnouncement(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Content string `json:"content"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	n, err := s.fed.PublishNote(r.Context(), c, in.Content)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", n.IRI)
 	writeJSON(w, http.StatusCreated, "application/json; charset=utf-8", map[string]any{
 		"id": n.IRI, "content": n.Content, "published": n.Published.Format(time.RFC3339),
 	})
+	return nil
 }
 
-func (s *Server) apiDeleteObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiDeleteObject(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authCoop(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	iri := r.URL.Query().Get("id")
 	if iri == "" {
-		s.error(w, r, coopfed.FieldErrors(map[string]string{"id": "the IRI of the object to delete is required"}))
-		return
+		return coopfed.FieldErrors(map[string]string{"id": "the IRI of the object to delete is required"})
 	}
 	if err := s.fed.DeleteObject(r.Context(), c, iri); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // apiEditObject changes the text of one of the coop's announcements and
 // sends Update(Note) to its followers.
-func (s *Server) apiEditObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiEditObject(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authCoop(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	iri := r.URL.Query().Get("id")
 	if iri == "" {
-		s.error(w, r, coopfed.FieldErrors(map[string]string{"id": "the IRI of the announcement to edit is required"}))
-		return
+		return coopfed.FieldErrors(map[string]string{"id": "the IRI of the announcement to edit is required"})
 	}
 	var in struct {
 		Content string `json:"content"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	n, err := s.fed.EditNote(r.Context(), c, iri, in.Content)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
 		"id": n.IRI, "content": n.Content, "published": n.Published.Format(time.RFC3339),
 	})
+	return nil
 }
 
-func (s *Server) apiFollow(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiFollow(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Handle string `json:"handle"`
 		Actor  string `json:"actor"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	target := in.Handle
 	if (in.Handle == "") == (in.Actor == "") {
-		s.error(w, r, coopfed.FieldErrors(map[string]string{"handle": "give either a handle (name@host) or an actor IRI"}))
-		return
+		return coopfed.FieldErrors(map[string]string{"handle": "give either a handle (name@host) or an actor IRI"})
 	} else if in.Actor != "" {
 		target = in.Actor
 	}
@@ -234,28 +222,26 @@ func (s *Server) apiFollow(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	f, err := s.fed.Follow(ctx, c, target)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusAccepted, "application/json; charset=utf-8", followJSON(f.ActorIRI, f.Actor, f.State, f.CreatedAt))
+	return nil
 }
 
-func (s *Server) apiUnfollow(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiUnfollow(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	actor := r.URL.Query().Get("actor")
 	if actor == "" {
-		s.error(w, r, coopfed.FieldErrors(map[string]string{"actor": "the actor IRI to unfollow is required"}))
-		return
+		return coopfed.FieldErrors(map[string]string{"actor": "the actor IRI to unfollow is required"})
 	}
 	if err := s.fed.Unfollow(r.Context(), c, actor); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
+	return nil
 }
 
 func followJSON(actorIRI string, a *coopfed.RemoteActor, state string, since time.Time) map[string]any {
@@ -300,8 +286,8 @@ func listJSON(items []map[string]any, f store.FollowFilter) map[string]any {
 	return out
 }
 
-func (s *Server) apiListFollowers(w http.ResponseWriter, r *http.Request) {
-	s.apiListFollows(w, r, func(ctx context.Context, f store.FollowFilter) ([]map[string]any, error) {
+func (s *Server) apiListFollowers(w http.ResponseWriter, r *http.Request) error {
+	return s.apiListFollows(w, r, func(ctx context.Context, f store.FollowFilter) ([]map[string]any, error) {
 		list, err := s.store.Followers(ctx, f)
 		items := make([]map[string]any, 0, len(list))
 		for _, x := range list {
@@ -311,8 +297,8 @@ func (s *Server) apiListFollowers(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) apiListFollowing(w http.ResponseWriter, r *http.Request) {
-	s.apiListFollows(w, r, func(ctx context.Context, f store.FollowFilter) ([]map[string]any, error) {
+func (s *Server) apiListFollowing(w http.ResponseWriter, r *http.Request) error {
+	return s.apiListFollows(w, r, func(ctx context.Context, f store.FollowFilter) ([]map[string]any, error) {
 		list, err := s.store.Followings(ctx, f)
 		items := make([]map[string]any, 0, len(list))
 		for _, x := range list {
@@ -324,43 +310,38 @@ func (s *Server) apiListFollowing(w http.ResponseWriter, r *http.Request) {
 
 // apiListFollows answers a followers or following list: authenticate, read
 // the list parameters, load one page.
-func (s *Server) apiListFollows(w http.ResponseWriter, r *http.Request, load func(context.Context, store.FollowFilter) ([]map[string]any, error)) {
+func (s *Server) apiListFollows(w http.ResponseWriter, r *http.Request, load func(context.Context, store.FollowFilter) ([]map[string]any, error)) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	f, err := listParams(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	f.CoopID = c.ID
 	items, err := load(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", listJSON(items, f))
+	return nil
 }
 
-func (s *Server) apiAnswerFollower(approve bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiAnswerFollower(approve bool) apiFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		c, err := s.authFor(r)
 		if err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
 		var in struct {
 			Actor string `json:"actor"`
 		}
 		if err := decode(r, &in); err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
 		if in.Actor == "" {
-			s.error(w, r, coopfed.FieldErrors(map[string]string{"actor": "the follower's actor IRI is required"}))
-			return
+			return coopfed.FieldErrors(map[string]string{"actor": "the follower's actor IRI is required"})
 		}
 		if approve {
 			err = s.fed.ApproveFollower(r.Context(), c, in.Actor)
@@ -368,45 +349,41 @@ func (s *Server) apiAnswerFollower(approve bool) http.HandlerFunc {
 			err = s.fed.RejectFollower(r.Context(), c, in.Actor)
 		}
 		if err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
 		state := "rejected"
 		if approve {
 			state = coopfed.FollowAccepted
 		}
 		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{"actor": in.Actor, "state": state})
+		return nil
 	}
 }
 
-func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	f := store.TimelineFilter{CoopID: c.ID, Limit: 40}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
-			s.error(w, r, coopfed.FieldErrors(map[string]string{"limit": "a number from 1 to 200"}))
-			return
+			return coopfed.FieldErrors(map[string]string{"limit": "a number from 1 to 200"})
 		}
 		f.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			s.error(w, r, coopfed.FieldErrors(map[string]string{"cursor": "use the next_cursor of the previous page"}))
-			return
+			return coopfed.FieldErrors(map[string]string{"cursor": "use the next_cursor of the previous page"})
 		}
 		f.Before = n
 	}
 	items, err := s.store.Timeline(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	out := make([]map[string]any, 0, len(items))
 	for _, it := range items {
@@ -430,4 +407,5 @@ func (s *Server) apiTimeline(w http.ResponseWriter, r *http.Request) {
 		resp["next_cursor"] = strconv.FormatInt(items[len(items)-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", resp)
+	return nil
 }

@@ -84,3 +84,16 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 }
+
+// apiFunc is a JSON API handler that returns its error instead of writing
+// it; apiHandler writes the error through s.error, the one mapping to HTTP.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+// apiHandler adapts an apiFunc to net/http.
+func (s *Server) apiHandler(fn apiFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.error(w, r, err)
+		}
+	}
+}

@@ -14,15 +14,15 @@ import (
 
 func init() {
 	featureRoutes = append(featureRoutes, func(s *Server, r, api *mux.Router) {
-		api.HandleFunc("/coops/{coop}/members", s.apiAddMember).Methods(http.MethodPost)
-		api.HandleFunc("/coops/{coop}/members", s.apiListMembers).Methods(http.MethodGet)
-		api.HandleFunc("/coops/{coop}/members/{username}", s.apiUpdateMember).Methods(http.MethodPatch)
-		api.HandleFunc("/coops/{coop}/members/{username}", s.apiRemoveMember).Methods(http.MethodDelete)
-		api.HandleFunc("/coops/{coop}/motions", s.apiCreateMotion).Methods(http.MethodPost)
-		api.HandleFunc("/coops/{coop}/motions", s.apiListMotions).Methods(http.MethodGet)
-		api.HandleFunc("/motions/vote", s.apiVote).Methods(http.MethodPost)
-		api.HandleFunc("/motions/close", s.apiCloseMotion).Methods(http.MethodPost)
-		api.HandleFunc("/motions/extend", s.apiExtendMotion).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/members", s.apiHandler(s.apiAddMember)).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/members", s.apiHandler(s.apiListMembers)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/members/{username}", s.apiHandler(s.apiUpdateMember)).Methods(http.MethodPatch)
+		api.HandleFunc("/coops/{coop}/members/{username}", s.apiHandler(s.apiRemoveMember)).Methods(http.MethodDelete)
+		api.HandleFunc("/coops/{coop}/motions", s.apiHandler(s.apiCreateMotion)).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/motions", s.apiHandler(s.apiListMotions)).Methods(http.MethodGet)
+		api.HandleFunc("/motions/vote", s.apiHandler(s.apiVote)).Methods(http.MethodPost)
+		api.HandleFunc("/motions/close", s.apiHandler(s.apiCloseMotion)).Methods(http.MethodPost)
+		api.HandleFunc("/motions/extend", s.apiHandler(s.apiExtendMotion)).Methods(http.MethodPost)
 		r.HandleFunc(federation.RouteMotion, s.getMotion).Methods(http.MethodGet, http.MethodHead)
 		r.HandleFunc(federation.RouteCoopMembers, s.getMembers).Methods(http.MethodGet, http.MethodHead)
 	})
@@ -34,11 +34,10 @@ func memberJSON(m *coopfed.Member) map[string]any {
 	return map[string]any{"username": m.Username, "role": m.Role, "actors": m.Actors, "created_at": m.CreatedAt.UTC().Format(time.RFC3339)}
 }
 
-func (s *Server) apiAddMember(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiAddMember(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Username string   `json:"username"`
@@ -46,48 +45,44 @@ func (s *Server) apiAddMember(w http.ResponseWriter, r *http.Request) {
 		Actors   []string `json:"actors"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	m := &coopfed.Member{CoopID: c.ID, Username: in.Username, Role: in.Role, Actors: in.Actors}
 	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.CreateMember(m) }); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, jsonType, memberJSON(m))
+	return nil
 }
 
-func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.Members(r.Context(), c.ID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	items := make([]map[string]any, 0, len(list))
 	for _, m := range list {
 		items = append(items, memberJSON(m))
 	}
 	writeJSON(w, http.StatusOK, jsonType, map[string]any{"items": items})
+	return nil
 }
 
-func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Role   string    `json:"role"`
 		Actors *[]string `json:"actors"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var actors []string
 	if in.Actors != nil {
@@ -99,23 +94,22 @@ func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, jsonType, memberJSON(m))
+	return nil
 }
 
-func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.RemoveMember(c.ID, mux.Vars(r)["username"]) }); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // parseTimeField reads an optional RFC 3339 time of a request body.
@@ -130,11 +124,10 @@ func parseTimeField(fields map[string]string, name, v string) time.Time {
 	return t.UTC()
 }
 
-func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Title     string   `json:"title"`
@@ -147,8 +140,7 @@ func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) {
 		Threshold *float64 `json:"threshold"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	fields := map[string]string{}
 	m := &coopfed.Motion{Title: in.Title, Text: in.Text, Kind: in.Kind, Options: in.Options, Quorum: 0, Threshold: 0.5}
@@ -161,15 +153,14 @@ func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) {
 		m.Threshold = *in.Threshold
 	}
 	if err := coopfed.FieldErrors(fields); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.fed.CreateMotion(r.Context(), c, m); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", m.IRI)
 	writeJSON(w, http.StatusCreated, jsonType, s.motionJSON(m, coopfed.Tally(m, m.Eligible, nil)))
+	return nil
 }
 
 // motionJSON is a motion as the API shows it: the tally so far and, once
@@ -196,36 +187,33 @@ func (s *Server) motionJSON(m *coopfed.Motion, res coopfed.Result) map[string]an
 	return out
 }
 
-func (s *Server) apiListMotions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiListMotions(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	limit := 40
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
-			s.error(w, r, coopfed.FieldErrors(map[string]string{"limit": "a number from 1 to 200"}))
-			return
+			return coopfed.FieldErrors(map[string]string{"limit": "a number from 1 to 200"})
 		}
 		limit = n
 	}
 	list, err := s.store.Motions(r.Context(), c.ID, limit)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	items := make([]map[string]any, 0, len(list))
 	for _, m := range list {
 		ballots, err := s.store.Ballots(r.Context(), m.ID)
 		if err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
 		items = append(items, s.motionJSON(m, coopfed.Tally(m, m.Eligible, ballots)))
 	}
 	writeJSON(w, http.StatusOK, jsonType, map[string]any{"items": items})
+	return nil
 }
 
 // motionParam reads the ?id= of a motion action.
@@ -237,85 +225,73 @@ func motionParam(r *http.Request) (string, error) {
 	return iri, nil
 }
 
-func (s *Server) apiVote(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiVote(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authCoop(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	iri, err := motionParam(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Member  string   `json:"member"`
 		Choices []string `json:"choices"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if in.Member == "" {
-		s.error(w, r, coopfed.FieldErrors(map[string]string{"member": "the username of the member who votes is required"}))
-		return
+		return coopfed.FieldErrors(map[string]string{"member": "the username of the member who votes is required"})
 	}
 	if err := s.fed.CastVote(r.Context(), c, iri, in.Member, in.Choices); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
-	s.writeMotion(w, r, iri, http.StatusOK)
+	return s.writeMotion(w, r, iri, http.StatusOK)
 }
 
-func (s *Server) writeMotion(w http.ResponseWriter, r *http.Request, iri string, status int) {
+func (s *Server) writeMotion(w http.ResponseWriter, r *http.Request, iri string, status int) error {
 	m, err := s.store.Motion(r.Context(), iri)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	ballots, err := s.store.Ballots(r.Context(), m.ID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, status, jsonType, s.motionJSON(m, coopfed.Tally(m, m.Eligible, ballots)))
+	return nil
 }
 
-func (s *Server) apiCloseMotion(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiCloseMotion(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authCoop(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	iri, err := motionParam(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if _, err := s.fed.CloseMotion(r.Context(), c, iri); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
-	s.writeMotion(w, r, iri, http.StatusOK)
+	return s.writeMotion(w, r, iri, http.StatusOK)
 }
 
-func (s *Server) apiExtendMotion(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiExtendMotion(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authCoop(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	iri, err := motionParam(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		ClosesAt string `json:"closes_at"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	fields := map[string]string{}
 	closes := parseTimeField(fields, "closes_at", in.ClosesAt)
@@ -323,14 +299,12 @@ func (s *Server) apiExtendMotion(w http.ResponseWriter, r *http.Request) {
 		fields["closes_at"] = "give the new deadline (RFC 3339)"
 	}
 	if err := coopfed.FieldErrors(fields); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if _, err := s.fed.ExtendMotion(r.Context(), c, iri, closes); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
-	s.writeMotion(w, r, iri, http.StatusOK)
+	return s.writeMotion(w, r, iri, http.StatusOK)
 }
 
 // motionReply is a discussion entry as the motion page shows it.

@@ -23,15 +23,15 @@ const marketJSON = "application/json; charset=utf-8"
 
 func init() {
 	featureRoutes = append(featureRoutes, func(s *Server, r, api *mux.Router) {
-		api.HandleFunc("/coops/{coop}/listings", s.apiCreateListing).Methods(http.MethodPost)
-		api.HandleFunc("/coops/{coop}/listings", s.apiCoopListings).Methods(http.MethodGet)
-		api.HandleFunc("/listings", s.apiGetListing).Methods(http.MethodGet)
-		api.HandleFunc("/listings", s.apiPatchListing).Methods(http.MethodPatch)
-		api.HandleFunc("/listings", s.apiDeleteListing).Methods(http.MethodDelete)
-		api.HandleFunc("/listings/close", s.apiCloseListing).Methods(http.MethodPost)
-		api.HandleFunc("/market", s.apiMarket).Methods(http.MethodGet)
-		api.HandleFunc("/coops/{coop}/notifications", s.apiNotifications).Methods(http.MethodGet)
-		api.HandleFunc("/coops/{coop}/notifications/read", s.apiReadNotifications).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/listings", s.apiHandler(s.apiCreateListing)).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/listings", s.apiHandler(s.apiCoopListings)).Methods(http.MethodGet)
+		api.HandleFunc("/listings", s.apiHandler(s.apiGetListing)).Methods(http.MethodGet)
+		api.HandleFunc("/listings", s.apiHandler(s.apiPatchListing)).Methods(http.MethodPatch)
+		api.HandleFunc("/listings", s.apiHandler(s.apiDeleteListing)).Methods(http.MethodDelete)
+		api.HandleFunc("/listings/close", s.apiHandler(s.apiCloseListing)).Methods(http.MethodPost)
+		api.HandleFunc("/market", s.apiHandler(s.apiMarket)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/notifications", s.apiHandler(s.apiNotifications)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/notifications/read", s.apiHandler(s.apiReadNotifications)).Methods(http.MethodPost)
 		r.HandleFunc(federation.RouteListing, s.getListing).Methods(http.MethodGet, http.MethodHead)
 		r.HandleFunc(federation.RouteMarket, s.getMarket).Methods(http.MethodGet, http.MethodHead)
 	})
@@ -317,16 +317,14 @@ func (s *Server) actorOut(ctx context.Context, iri string, actors map[string]map
 
 // --- API ---
 
-func (s *Server) apiCreateListing(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiCreateListing(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in listingInput
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	l := &coopfed.Listing{}
 	fields := map[string]string{}
@@ -337,15 +335,14 @@ func (s *Server) apiCreateListing(w http.ResponseWriter, r *http.Request) {
 	l.CoopID, l.State = c.ID, coopfed.ListingOpen
 	l.Category = coopfed.NormalizeCategory(l.Category)
 	if err := mergeFields(fields, l.ValidateAt(time.Now())); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.fed.PublishListing(r.Context(), c, l); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", l.IRI)
 	writeJSON(w, http.StatusCreated, marketJSON, s.listingOut(r.Context(), l, nil, map[string]map[string]any{}))
+	return nil
 }
 
 // listingIRI reads the ?id= of a request about one listing.
@@ -357,38 +354,34 @@ func listingIRI(r *http.Request) (string, error) {
 	return iri, nil
 }
 
-func (s *Server) apiGetListing(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiGetListing(w http.ResponseWriter, r *http.Request) error {
 	iri, err := listingIRI(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	l, err := s.store.ListingByIRI(r.Context(), iri)
 	if err == nil && l.Deleted {
 		err = coopfed.Errorf(coopfed.EGONE, "the listing was deleted")
 	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, marketJSON, s.listingOut(r.Context(), l, nil, map[string]map[string]any{}))
+	return nil
 }
 
-func (s *Server) apiPatchListing(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiPatchListing(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authCoop(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	iri, err := listingIRI(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in listingInput
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	l, err := s.fed.EditListing(r.Context(), c, iri, func(l *coopfed.Listing) error {
 		fields := map[string]string{}
@@ -396,54 +389,49 @@ func (s *Server) apiPatchListing(w http.ResponseWriter, r *http.Request) {
 		return coopfed.FieldErrors(fields)
 	})
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, marketJSON, s.listingOut(r.Context(), l, nil, map[string]map[string]any{}))
+	return nil
 }
 
-func (s *Server) apiCloseListing(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiCloseListing(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authCoop(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	iri, err := listingIRI(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	l, err := s.fed.CloseListing(r.Context(), c, iri)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, marketJSON, s.listingOut(r.Context(), l, nil, map[string]map[string]any{}))
+	return nil
 }
 
-func (s *Server) apiDeleteListing(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiDeleteListing(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authCoop(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	iri, err := listingIRI(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if err := s.fed.DeleteListing(r.Context(), c, iri); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) apiCoopListings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiCoopListings(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	state := q.Get("state")
@@ -453,13 +441,11 @@ func (s *Server) apiCoopListings(w http.ResponseWriter, r *http.Request) {
 	}
 	limit, offset := pageParams(q, fields)
 	if err := coopfed.FieldErrors(fields); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.CoopListings(r.Context(), c.ID, state, limit, offset)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	actors := map[string]map[string]any{}
 	items := make([]map[string]any, 0, len(list))
@@ -467,6 +453,7 @@ func (s *Server) apiCoopListings(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.listingOut(r.Context(), l, nil, actors))
 	}
 	writeJSON(w, http.StatusOK, marketJSON, pageJSON(items, limit, offset))
+	return nil
 }
 
 // pageParams reads limit (1 to 100, default 20) and cursor (an offset of
@@ -596,16 +583,14 @@ func (s *Server) coopIRI(ctx context.Context, v string) (string, error) {
 
 // apiMarket searches the instance's market. It is public: listings are
 // published to everyone.
-func (s *Server) apiMarket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiMarket(w http.ResponseWriter, r *http.Request) error {
 	mq, err := s.marketQuery(r.Context(), r.URL.Query())
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	hits, err := s.searchMarket(r.Context(), mq, "api")
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	actors := map[string]map[string]any{}
 	items := make([]map[string]any, 0, len(hits))
@@ -613,13 +598,13 @@ func (s *Server) apiMarket(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.listingOut(r.Context(), h.Listing, h.DistanceKm, actors))
 	}
 	writeJSON(w, http.StatusOK, marketJSON, pageJSON(items, mq.Limit, mq.Offset))
+	return nil
 }
 
-func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	f := store.NotificationFilter{CoopID: c.ID, Unread: q.Get("unread") == "true", Limit: 40}
@@ -639,13 +624,11 @@ func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := coopfed.FieldErrors(fields); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.Notifications(r.Context(), f)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	actors := map[string]map[string]any{}
 	side := func(iri string) map[string]any {
@@ -673,24 +656,22 @@ func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) {
 		out["next_cursor"] = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, marketJSON, out)
+	return nil
 }
 
-func (s *Server) apiReadNotifications(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiReadNotifications(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		UpTo int64 `json:"up_to"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if in.UpTo < 0 {
-		s.error(w, r, coopfed.FieldErrors(map[string]string{"up_to": "a notification id, or 0 for all"}))
-		return
+		return coopfed.FieldErrors(map[string]string{"up_to": "a notification id, or 0 for all"})
 	}
 	var n int64
 	err = s.store.Update(r.Context(), func(tx *store.Tx) error {
@@ -699,10 +680,10 @@ func (s *Server) apiReadNotifications(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, marketJSON, map[string]any{"marked": n})
+	return nil
 }
 
 // --- pages ---

@@ -19,14 +19,14 @@ import (
 // answer); the Offer's IRI is given as "iri".
 func init() {
 	featureRoutes = append(featureRoutes, func(s *Server, r, api *mux.Router) {
-		api.HandleFunc("/coops/{coop}/trades", s.apiProposeTrade).Methods(http.MethodPost)
-		api.HandleFunc("/coops/{coop}/trades", s.apiTrades).Methods(http.MethodGet)
-		api.HandleFunc("/coops/{coop}/trades/{id:[0-9]+}", s.apiTrade).Methods(http.MethodGet)
-		api.HandleFunc("/coops/{coop}/trades/{id:[0-9]+}/{action:accept|reject|counter|withdraw|fulfil}", s.apiTradeAction).Methods(http.MethodPost)
-		api.HandleFunc("/coops/{coop}/ledger", s.apiLedger).Methods(http.MethodGet)
-		api.HandleFunc("/coops/{coop}/ledger.csv", s.apiLedgerCSV).Methods(http.MethodGet)
-		api.HandleFunc("/coops/{coop}/balances", s.apiBalances).Methods(http.MethodGet)
-		api.HandleFunc("/coops/{coop}/credit-limits", s.apiSetCreditLimit).Methods(http.MethodPut)
+		api.HandleFunc("/coops/{coop}/trades", s.apiHandler(s.apiProposeTrade)).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/trades", s.apiHandler(s.apiTrades)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/trades/{id:[0-9]+}", s.apiHandler(s.apiTrade)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/trades/{id:[0-9]+}/{action:accept|reject|counter|withdraw|fulfil}", s.apiHandler(s.apiTradeAction)).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/ledger", s.apiHandler(s.apiLedger)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/ledger.csv", s.apiHandler(s.apiLedgerCSV)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/balances", s.apiHandler(s.apiBalances)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/credit-limits", s.apiHandler(s.apiSetCreditLimit)).Methods(http.MethodPut)
 	})
 }
 
@@ -77,35 +77,31 @@ func (s *Server) tradeOut(t *coopfed.Trade, self string) map[string]any {
 	}
 }
 
-func (s *Server) apiProposeTrade(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiProposeTrade(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in tradeInput
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	p, err := in.proposal(true)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	t, err := s.fed.ProposeTrade(r.Context(), c, p)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, marketJSON, s.tradeOut(t, s.iris.Coop(c.Name)))
+	return nil
 }
 
-func (s *Server) apiTrades(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiTrades(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	fields := map[string]string{}
@@ -117,13 +113,11 @@ func (s *Server) apiTrades(w http.ResponseWriter, r *http.Request) {
 		fields["state"] = "proposed, countered, accepted, rejected, withdrawn or fulfilled"
 	}
 	if err := coopfed.FieldErrors(fields); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	ts, err := s.store.CoopTrades(r.Context(), c.ID, store.TradeFilter{State: state, Listing: q.Get("listing"), Limit: limit, Offset: offset})
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	self := s.iris.Coop(c.Name)
 	items := []map[string]any{}
@@ -131,6 +125,7 @@ func (s *Server) apiTrades(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s.tradeOut(t, self))
 	}
 	writeJSON(w, http.StatusOK, marketJSON, pageJSON(items, limit, offset))
+	return nil
 }
 
 // coopTrade loads a trade of the authenticated coop by its local number.
@@ -154,20 +149,19 @@ func (s *Server) coopTrade(r *http.Request) (*coopfed.Coop, *coopfed.Trade, erro
 	return c, t, nil
 }
 
-func (s *Server) apiTrade(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiTrade(w http.ResponseWriter, r *http.Request) error {
 	c, t, err := s.coopTrade(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, marketJSON, s.tradeOut(t, s.iris.Coop(c.Name)))
+	return nil
 }
 
-func (s *Server) apiTradeAction(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiTradeAction(w http.ResponseWriter, r *http.Request) error {
 	c, t, err := s.coopTrade(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	status := http.StatusOK
@@ -180,16 +174,14 @@ func (s *Server) apiTradeAction(w http.ResponseWriter, r *http.Request) {
 		}
 		if r.ContentLength != 0 {
 			if err := decode(r, &in); err != nil {
-				s.error(w, r, err)
-				return
+				return err
 			}
 		}
 		t, err = s.fed.RejectTrade(ctx, c, t.IRI, in.Reason)
 	case "counter":
 		var in tradeInput
 		if err := decode(r, &in); err != nil {
-			s.error(w, r, err)
-			return
+			return err
 		}
 		var p federation.TradeProposal
 		if p, err = in.proposal(false); err == nil {
@@ -202,8 +194,7 @@ func (s *Server) apiTradeAction(w http.ResponseWriter, r *http.Request) {
 		t, err = s.fed.FulfilTrade(ctx, c, t.IRI)
 	}
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	if status == http.StatusCreated {
 		// The counter-offer is stored under its own number.
@@ -212,6 +203,7 @@ func (s *Server) apiTradeAction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, status, marketJSON, s.tradeOut(t, s.iris.Coop(c.Name)))
+	return nil
 }
 
 func ledgerOut(e coopfed.LedgerEntry) map[string]any {
@@ -226,36 +218,34 @@ func ledgerOut(e coopfed.LedgerEntry) map[string]any {
 	}
 }
 
-func (s *Server) apiLedger(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiLedger(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	entries, err := s.store.Ledger(r.Context(), c.ID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	items := []map[string]any{}
 	for _, e := range entries {
 		items = append(items, ledgerOut(e))
 	}
 	writeJSON(w, http.StatusOK, marketJSON, map[string]any{"items": items})
+	return nil
 }
 
-func (s *Server) apiLedgerCSV(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiLedgerCSV(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	entries, err := s.store.Ledger(r.Context(), c.ID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeLedgerCSV(w, c, entries)
+	return nil
 }
 
 // writeLedgerCSV writes a coop's ledger as a CSV download.
@@ -283,22 +273,19 @@ func csvSafe(s string) string {
 	return s
 }
 
-func (s *Server) apiBalances(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiBalances(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	entries, err := s.store.Ledger(r.Context(), c.ID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	bal := coopfed.Balances(entries)
 	limits, err := s.store.CreditLimits(r.Context(), c.ID)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	def := int64(coopfed.DefaultCreditLimit * coopfed.CreditScale)
 	if v, ok := limits[""]; ok {
@@ -325,35 +312,32 @@ func (s *Server) apiBalances(w http.ResponseWriter, r *http.Request) {
 		items = append(items, map[string]any{"partner": p, "balance": coopfed.FormatCredits(bal[p]), "limit": coopfed.FormatCredits(limit)})
 	}
 	writeJSON(w, http.StatusOK, marketJSON, map[string]any{"total": coopfed.FormatCredits(total), "default_limit": coopfed.FormatCredits(def), "partners": items})
+	return nil
 }
 
-func (s *Server) apiSetCreditLimit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiSetCreditLimit(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.authFor(r)
 	if err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Partner string          `json:"partner"`
 		Limit   json.RawMessage `json:"limit"`
 	}
 	if err := decode(r, &in); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	v, err := coopfed.ParseCredits(text(in.Limit))
 	if err != nil {
-		s.error(w, r, coopfed.FieldErrors(map[string]string{"limit": coopfed.ErrorMessage(err)}))
-		return
+		return coopfed.FieldErrors(map[string]string{"limit": coopfed.ErrorMessage(err)})
 	}
 	partner := strings.TrimSpace(in.Partner)
 	if partner != "" && !strings.HasPrefix(partner, "https://") && !strings.HasPrefix(partner, "http://") {
-		s.error(w, r, coopfed.FieldErrors(map[string]string{"partner": "the partner's actor IRI, or empty for the default"}))
-		return
+		return coopfed.FieldErrors(map[string]string{"partner": "the partner's actor IRI, or empty for the default"})
 	}
 	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.SetCreditLimit(c.ID, partner, v) }); err != nil {
-		s.error(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, marketJSON, map[string]any{"partner": partner, "limit": coopfed.FormatCredits(v)})
+	return nil
 }
