@@ -373,6 +373,20 @@ func (f *Federation) CounterTrade(ctx context.Context, c *coopfed.Coop, iri stri
 	return t, nil
 }
 
+// openTradeInTx reads a trade again inside the transaction that answers
+// it and refuses one already answered: two answers racing each other (a
+// double click, an Accept crossing a Withdraw) must not both apply.
+func openTradeInTx(tx *store.Tx, iri string) (*coopfed.Trade, error) {
+	t, err := tx.TradeByIRI(iri)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Open() {
+		return nil, coopfed.Errorf(coopfed.ECONFLICT, "the offer was already answered (%s)", t.State)
+	}
+	return t, nil
+}
+
 // AcceptTrade accepts an open Offer sent to the coop. When the coop owns
 // the listing, the quantity is taken from it in the same transaction,
 // only while enough is left; the Update of the listing federates.
@@ -389,14 +403,11 @@ func (f *Federation) AcceptTrade(ctx context.Context, c *coopfed.Coop, iri strin
 		return nil, err
 	}
 	err = f.store.Update(ctx, func(tx *store.Tx) error {
-		cur, err := tx.TradeByIRI(t.IRI)
+		cur, err := openTradeInTx(tx, t.IRI)
 		if err != nil {
 			return err
 		}
 		t = cur
-		if !t.Open() {
-			return coopfed.Errorf(coopfed.ECONFLICT, "the offer was already answered (%s)", t.State)
-		}
 		agreement := f.iris.Agreement(f.newID())
 		accept := f.wrap("Accept", f.iris.Activity(f.newID()), self, t.IRI, []string{t.Sender()}, nil, tx.Now())
 		if err := f.acceptInTx(ctx, tx, c, t, self, accept["id"].(string), agreement); err != nil {
@@ -513,14 +524,11 @@ func (f *Federation) RejectTrade(ctx context.Context, c *coopfed.Coop, iri, reas
 		return nil, coopfed.Errorf(coopfed.EFORBIDDEN, "only the coop the offer was sent to can reject it")
 	}
 	err = f.store.Update(ctx, func(tx *store.Tx) error {
-		cur, err := tx.TradeByIRI(t.IRI)
+		cur, err := openTradeInTx(tx, t.IRI)
 		if err != nil {
 			return err
 		}
 		t = cur
-		if !t.Open() {
-			return coopfed.Errorf(coopfed.ECONFLICT, "the offer was already answered (%s)", t.State)
-		}
 		return f.rejectInTx(ctx, tx, c, t, self, reason)
 	})
 	if err != nil {
@@ -566,14 +574,11 @@ func (f *Federation) WithdrawTrade(ctx context.Context, c *coopfed.Coop, iri str
 		return nil, err
 	}
 	err = f.store.Update(ctx, func(tx *store.Tx) error {
-		cur, err := tx.TradeByIRI(t.IRI)
+		cur, err := openTradeInTx(tx, t.IRI)
 		if err != nil {
 			return err
 		}
 		t = cur
-		if !t.Open() {
-			return coopfed.Errorf(coopfed.ECONFLICT, "the offer was already answered (%s)", t.State)
-		}
 		offer := f.offerDoc(t)
 		delete(offer, "@context")
 		undo := f.wrap("Undo", f.iris.Activity(f.newID()), self, offer, []string{t.Recipient()}, nil, tx.Now())
