@@ -19,6 +19,9 @@ type RemoteActor struct {
 	PublicKeyID       string
 	PublicKeyPEM      string
 	FetchedAt         time.Time
+	// Region is where a coop says it works (coopfed:region, or a profile
+	// field named Region), for directories.
+	Region string
 }
 
 // Handle returns "user@host", the form people type to find the actor.

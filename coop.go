@@ -7,13 +7,24 @@ import (
 	"unicode/utf8"
 )
 
+// Local actor kinds: a coop (an Organization) or a market group (a Group)
+// hosted on this instance. Both have a name in one namespace, a key pair and
+// followers; a group's followers are its members.
+const (
+	KindCoop  = "coop"
+	KindGroup = "group"
+)
+
 // Coop is a cooperative hosted on this instance. Each coop is an ActivityPub
-// actor of type Organization with its own RSA key pair.
+// actor of type Organization with its own RSA key pair. A market group is
+// stored the same way with Kind KindGroup (see Group).
 type Coop struct {
 	ID          int64
+	Kind        string // KindCoop (also when empty) or KindGroup
 	Name        string // the handle's local part: lowercase letters, digits, underscore
 	DisplayName string
 	Summary     string // plain text
+	Region      string // a place name, shown in directories
 	// Locked coops approve followers by hand (manuallyApprovesFollowers).
 	Locked        bool
 	PublicKeyPEM  string
@@ -52,11 +63,23 @@ func (c *Coop) Validate() error {
 	if utf8.RuneCountInString(c.Summary) > 5000 {
 		fields["summary"] = "at most 5000 characters"
 	}
+	if utf8.RuneCountInString(c.Region) > MaxRegion {
+		fields["region"] = "at most 100 characters"
+	}
+	if c.Kind != "" && c.Kind != KindCoop && c.Kind != KindGroup {
+		fields["kind"] = "must be coop or group"
+	}
 	if c.PublicKeyPEM == "" || c.PrivateKeyPEM == "" {
 		fields["key"] = "a key pair is required"
 	}
 	return FieldErrors(fields)
 }
+
+// MaxRegion bounds a region's name.
+const MaxRegion = 100
+
+// IsGroup reports whether the local actor is a market group.
+func (c *Coop) IsGroup() bool { return c.Kind == KindGroup }
 
 // Title returns the display name, or the handle when it has none.
 func (c *Coop) Title() string {

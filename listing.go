@@ -300,6 +300,10 @@ type Listing struct {
 	Published time.Time
 	Updated   *time.Time
 	Deleted   bool
+
+	// Audience lists the market groups a local listing is addressed to
+	// (FEP-1b12 audience); empty unless loaded.
+	Audience []string
 }
 
 // Local reports whether a coop of this instance owns the listing.
@@ -571,6 +575,14 @@ const (
 	// NotifyFollowRequest tells a locked coop that an actor asks to follow
 	// it and waits for an admin's answer.
 	NotifyFollowRequest = "follow_request"
+	// NotifyReport tells a coop's admins of a new report about the coop,
+	// its content or a group it runs (ActivityIRI is the Flag or the
+	// report's id, ActorIRI the account reported).
+	NotifyReport = "report"
+	// NotifyGroupJoin tells the admins of the coop running a group that
+	// asks for approval that an actor asks to join it (ActivityIRI is the
+	// Follow, ActorIRI the actor, ListingIRI the group).
+	NotifyGroupJoin = "group_join"
 )
 
 // Notification is something a local coop is told: for a match, the need

@@ -7,12 +7,12 @@ import (
 	"github.com/coopfed/coopfed"
 )
 
-const actorColumns = `iri, type, preferred_username, host, name, summary, url, inbox, shared_inbox, outbox, followers, public_key_id, public_key_pem, fetched_at`
+const actorColumns = `iri, type, preferred_username, host, name, summary, url, inbox, shared_inbox, outbox, followers, public_key_id, public_key_pem, fetched_at, region`
 
 func scanActor(row interface{ Scan(...any) error }) (*coopfed.RemoteActor, error) {
 	var a coopfed.RemoteActor
 	var fetched int64
-	if err := row.Scan(&a.IRI, &a.Type, &a.PreferredUsername, &a.Host, &a.Name, &a.Summary, &a.URL, &a.Inbox, &a.SharedInbox, &a.Outbox, &a.Followers, &a.PublicKeyID, &a.PublicKeyPEM, &fetched); err != nil {
+	if err := row.Scan(&a.IRI, &a.Type, &a.PreferredUsername, &a.Host, &a.Name, &a.Summary, &a.URL, &a.Inbox, &a.SharedInbox, &a.Outbox, &a.Followers, &a.PublicKeyID, &a.PublicKeyPEM, &fetched, &a.Region); err != nil {
 		return nil, err
 	}
 	a.FetchedAt = fromMS(fetched)
@@ -29,12 +29,12 @@ func (tx *Tx) PutRemoteActor(a *coopfed.RemoteActor) error {
 	if a.FetchedAt.IsZero() {
 		a.FetchedAt = tx.now
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO remote_actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO remote_actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(iri) DO UPDATE SET type = excluded.type, preferred_username = excluded.preferred_username, host = excluded.host,
 		name = excluded.name, summary = excluded.summary, url = excluded.url, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
 		outbox = excluded.outbox, followers = excluded.followers, public_key_id = excluded.public_key_id,
-		public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at`,
-		a.IRI, a.Type, a.PreferredUsername, a.Host, a.Name, a.Summary, a.URL, a.Inbox, a.SharedInbox, a.Outbox, a.Followers, a.PublicKeyID, a.PublicKeyPEM, ms(a.FetchedAt))
+		public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at, region = excluded.region`,
+		a.IRI, a.Type, a.PreferredUsername, a.Host, a.Name, a.Summary, a.URL, a.Inbox, a.SharedInbox, a.Outbox, a.Followers, a.PublicKeyID, a.PublicKeyPEM, ms(a.FetchedAt), a.Region)
 	if err != nil {
 		return fmt.Errorf("store: put actor: %w", err)
 	}

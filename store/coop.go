@@ -13,48 +13,64 @@ import (
 	"github.com/coopfed/coopfed"
 )
 
-const coopColumns = `id, name, display_name, summary, locked, public_key_pem, private_key_pem, created_at`
+const coopColumns = `id, kind, name, display_name, summary, region, locked, public_key_pem, private_key_pem, created_at`
 
 func scanCoop(row interface{ Scan(...any) error }) (*coopfed.Coop, error) {
 	var c coopfed.Coop
 	var created int64
-	if err := row.Scan(&c.ID, &c.Name, &c.DisplayName, &c.Summary, &c.Locked, &c.PublicKeyPEM, &c.PrivateKeyPEM, &created); err != nil {
+	if err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.DisplayName, &c.Summary, &c.Region, &c.Locked, &c.PublicKeyPEM, &c.PrivateKeyPEM, &created); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = fromMS(created)
 	return &c, nil
 }
 
-// CreateCoop stores a new coop. It returns ECONFLICT if the name is taken.
+// CreateCoop stores a new coop, or a group's actor when c.Kind is
+// KindGroup. It returns ECONFLICT if the name is taken by either: coops and
+// groups share one namespace, that of the handles.
 func (tx *Tx) CreateCoop(c *coopfed.Coop) error {
+	if c.Kind == "" {
+		c.Kind = coopfed.KindCoop
+	}
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	c.CreatedAt = tx.now
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO coops (name, display_name, summary, locked, public_key_pem, private_key_pem, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.Name, c.DisplayName, c.Summary, c.Locked, c.PublicKeyPEM, c.PrivateKeyPEM, ms(c.CreatedAt))
+	err := tx.tx.QueryRowContext(tx.ctx, `INSERT INTO coops (kind, name, display_name, summary, region, locked, public_key_pem, private_key_pem, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.Kind, c.Name, c.DisplayName, c.Summary, c.Region, c.Locked, c.PublicKeyPEM, c.PrivateKeyPEM, ms(c.CreatedAt)).Scan(&c.ID)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
-			return coopfed.Errorf(coopfed.ECONFLICT, "a coop named %q already exists", c.Name)
+			return coopfed.Errorf(coopfed.ECONFLICT, "the name %q is taken on this instance", c.Name)
 		}
 		return fmt.Errorf("store: create coop: %w", err)
 	}
-	c.ID, err = res.LastInsertId()
 	tx.dirty = true
-	return err
+	return nil
 }
 
-// UpdateCoopProfile changes a coop's display name, summary and locked flag.
+// UpdateCoopProfile changes a coop's (or group's) display name, summary,
+// region and locked flag.
 func (tx *Tx) UpdateCoopProfile(c *coopfed.Coop) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE coops SET display_name = ?, summary = ?, locked = ? WHERE id = ?`, c.DisplayName, c.Summary, c.Locked, c.ID)
+	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE coops SET display_name = ?, summary = ?, region = ?, locked = ? WHERE id = ?`, c.DisplayName, c.Summary, c.Region, c.Locked, c.ID)
 	tx.dirty = true
 	return err
 }
 
-// CoopByName returns the coop with that name, or ENOTFOUND.
+// LocalActorByName returns the coop or group with that name, or ENOTFOUND.
+func (s *Store) LocalActorByName(ctx context.Context, name string) (*coopfed.Coop, error) {
+	c, err := scanCoop(s.read.QueryRowContext(ctx, `SELECT `+coopColumns+` FROM coops WHERE name = ?`, name))
+	if err != nil {
+		return nil, notFound("account", err)
+	}
+	return c, nil
+}
+
+// CoopByName returns the coop with that name, or ENOTFOUND (also when the
+// name is a group's).
 func (s *Store) CoopByName(ctx context.Context, name string) (*coopfed.Coop, error) {
 	if c, ok := s.cache.coop(name); ok {
 		return &c, nil // a copy: callers may change theirs
@@ -74,14 +90,14 @@ func (tx *Tx) CoopByName(name string) (*coopfed.Coop, error) {
 }
 
 func coopByName(ctx context.Context, q querier, name string) (*coopfed.Coop, error) {
-	c, err := scanCoop(q.QueryRowContext(ctx, `SELECT `+coopColumns+` FROM coops WHERE name = ?`, name))
+	c, err := scanCoop(q.QueryRowContext(ctx, `SELECT `+coopColumns+` FROM coops WHERE name = ? AND kind = 'coop'`, name))
 	if err != nil {
 		return nil, notFound("coop", err)
 	}
 	return c, nil
 }
 
-// CoopByID returns the coop with that id, or ENOTFOUND.
+// CoopByID returns the coop (or group actor) with that id, or ENOTFOUND.
 func (s *Store) CoopByID(ctx context.Context, id int64) (*coopfed.Coop, error) {
 	c, err := scanCoop(s.read.QueryRowContext(ctx, `SELECT `+coopColumns+` FROM coops WHERE id = ?`, id))
 	if err != nil {
@@ -90,9 +106,18 @@ func (s *Store) CoopByID(ctx context.Context, id int64) (*coopfed.Coop, error) {
 	return c, nil
 }
 
-// Coops lists every coop of the instance by name.
+// Coops lists every coop of the instance by name (groups left out).
 func (s *Store) Coops(ctx context.Context) ([]*coopfed.Coop, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+coopColumns+` FROM coops ORDER BY name`)
+	return s.localActors(ctx, `SELECT `+coopColumns+` FROM coops WHERE kind = 'coop' ORDER BY name`)
+}
+
+// LocalActors lists every coop and group of the instance by name.
+func (s *Store) LocalActors(ctx context.Context) ([]*coopfed.Coop, error) {
+	return s.localActors(ctx, `SELECT `+coopColumns+` FROM coops ORDER BY name`)
+}
+
+func (s *Store) localActors(ctx context.Context, query string) ([]*coopfed.Coop, error) {
+	rows, err := s.read.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("store: coops: %w", err)
 	}

@@ -215,10 +215,10 @@ func (s *Store) followRows(ctx context.Context, table string, f FollowFilter) (*
 // which is nil when the actor is not cached.
 func scanFollowRow(rows *sql.Rows, coopID *int64, actorIRI, followIRI, state *string, created *int64) (*coopfed.RemoteActor, error) {
 	var a struct {
-		iri, typ, user, host, name, summary, url, inbox, shared, outbox, followers, keyID, keyPEM sql.NullString
-		fetched                                                                                   sql.NullInt64
+		iri, typ, user, host, name, summary, url, inbox, shared, outbox, followers, keyID, keyPEM, region sql.NullString
+		fetched                                                                                           sql.NullInt64
 	}
-	if err := rows.Scan(coopID, actorIRI, followIRI, state, created, &a.iri, &a.typ, &a.user, &a.host, &a.name, &a.summary, &a.url, &a.inbox, &a.shared, &a.outbox, &a.followers, &a.keyID, &a.keyPEM, &a.fetched); err != nil {
+	if err := rows.Scan(coopID, actorIRI, followIRI, state, created, &a.iri, &a.typ, &a.user, &a.host, &a.name, &a.summary, &a.url, &a.inbox, &a.shared, &a.outbox, &a.followers, &a.keyID, &a.keyPEM, &a.fetched, &a.region); err != nil {
 		return nil, err
 	}
 	if !a.iri.Valid {
@@ -226,7 +226,7 @@ func scanFollowRow(rows *sql.Rows, coopID *int64, actorIRI, followIRI, state *st
 	}
 	return &coopfed.RemoteActor{IRI: a.iri.String, Type: a.typ.String, PreferredUsername: a.user.String, Host: a.host.String, Name: a.name.String,
 		Summary: a.summary.String, URL: a.url.String, Inbox: a.inbox.String, SharedInbox: a.shared.String, Outbox: a.outbox.String,
-		Followers: a.followers.String, PublicKeyID: a.keyID.String, PublicKeyPEM: a.keyPEM.String, FetchedAt: fromMS(a.fetched.Int64)}, nil
+		Followers: a.followers.String, PublicKeyID: a.keyID.String, PublicKeyPEM: a.keyPEM.String, FetchedAt: fromMS(a.fetched.Int64), Region: a.region.String}, nil
 }
 
 // CountFollowers returns how many followers a coop has in a state ("" any).
@@ -255,4 +255,18 @@ func affected(res sql.Result, err error, what string) error {
 		return coopfed.Errorf(coopfed.ENOTFOUND, "%s not found", what)
 	}
 	return nil
+}
+
+// FollowingOf returns a coop's follow of one actor through the read pool,
+// or ENOTFOUND.
+func (s *Store) FollowingOf(ctx context.Context, coopID int64, actorIRI string) (*coopfed.Following, error) {
+	var f coopfed.Following
+	var created int64
+	err := s.read.QueryRowContext(ctx, `SELECT coop_id, actor_iri, follow_iri, state, created_at FROM following WHERE coop_id = ? AND actor_iri = ?`, coopID, actorIRI).
+		Scan(&f.CoopID, &f.ActorIRI, &f.FollowIRI, &f.State, &created)
+	if err != nil {
+		return nil, notFound("follow", err)
+	}
+	f.CreatedAt = fromMS(created)
+	return &f, nil
 }

@@ -10,8 +10,10 @@ import (
 // connection: mattn/go-sqlite3 otherwise compiles the SQL on every call,
 // which cost about as much as the commit itself.
 const (
-	sqlMarkSeen       = `INSERT OR IGNORE INTO inbox_seen (activity_iri, version, received_at) VALUES (?, ?, ?)`
-	sqlCoopsFollowing = `SELECT coop_id FROM following WHERE actor_iri = ? AND state = 'accepted'`
+	sqlMarkSeen = `INSERT OR IGNORE INTO inbox_seen (activity_iri, version, received_at) VALUES (?, ?, ?)`
+	// Groups follow relays too (following rows of kind group); only coops
+	// have timelines and a market.
+	sqlCoopsFollowing = `SELECT f.coop_id FROM following f JOIN coops c ON c.id = f.coop_id WHERE f.actor_iri = ? AND f.state = 'accepted' AND c.kind = 'coop'`
 	sqlPutTimeline    = `INSERT INTO timeline (coop_id, activity_iri, object_iri, object_type, actor_iri, content, summary, url, in_reply_to, published, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(object_iri, coop_id) DO UPDATE SET content = excluded.content, summary = excluded.summary, url = excluded.url, updated = excluded.updated
