@@ -29,6 +29,20 @@ type incoming struct {
 	claimed []objectKind
 	// listing is the object decoded as a market listing, when it is one.
 	listing *coopfed.Listing
+	// relayFollow is set for a Follow of the Public collection posted to a
+	// group's inbox: a server subscribing to the group as to a relay.
+	relayFollow bool
+	// groups are the local groups an incoming listing is addressed to and
+	// that relay it (group.go).
+	groups []*coopfed.Group
+	// announced is what an Announce by a group or relay carries, checked
+	// against its origin (announce.go).
+	announced *announced
+	// moderating is the local group a moderator's Remove or Block acts on.
+	moderating *coopfed.Group
+	// flagged are a Flag's objects that concern local coops, by coop
+	// (flag.go).
+	flagged map[int64][]flagTarget
 	// afterCommit runs once the activity's transaction has committed.
 	afterCommit []func()
 
@@ -46,15 +60,18 @@ var handlersByType map[string]activityHandler
 
 func init() {
 	handlersByType = map[string]activityHandler{
-		"Follow": {checkFollow, applyFollow},
-		"Undo":   {checkUndo, applyUndo},
-		"Accept": {checkAnswer, applyAccept},
-		"Reject": {checkAnswer, applyReject},
-		"Create": {checkCreate, applyCreate},
-		"Update": {checkUpdate, applyUpdate},
-		"Delete": {checkDelete, applyDelete},
-		"Block":  {checkFollow, applyBlock},
-		"Offer":  {checkOffer, applyOffer}, // trade.go
+		"Follow":   {checkFollow, applyFollow},
+		"Undo":     {checkUndo, applyUndo},
+		"Accept":   {checkAnswer, applyAccept},
+		"Reject":   {checkAnswer, applyReject},
+		"Create":   {checkCreate, applyCreate},
+		"Update":   {checkUpdate, applyUpdate},
+		"Delete":   {checkDelete, applyDelete},
+		"Block":    {checkBlock, applyBlockActivity}, // announce.go
+		"Offer":    {checkOffer, applyOffer},         // trade.go
+		"Announce": {checkAnnounce, applyAnnounce},   // announce.go
+		"Remove":   {checkRemove, applyRemove},       // announce.go
+		"Flag":     {checkFlag, applyFlag},           // flag.go
 	}
 }
 
@@ -94,7 +111,14 @@ func checkFollow(ctx context.Context, in *incoming) error {
 	if err := in.parseObject(); err != nil {
 		return err
 	}
-	c, err := in.localCoop(ctx, in.objectID)
+	if isPublic(in.objectID) && in.coop != nil && in.coop.IsGroup() && in.act.Type.Is("Follow") {
+		// Why: a Mastodon server subscribes to a relay by following the
+		// Public collection at the relay's inbox; a group serves as a
+		// relay, so that Follow is a follow of the group (group.go).
+		in.objectID = in.f.ActorIRI(in.coop)
+		in.relayFollow = true
+	}
+	c, err := in.f.LocalActor(ctx, in.objectID)
 	if err != nil {
 		return err
 	}
@@ -106,6 +130,9 @@ func checkFollow(ctx context.Context, in *incoming) error {
 }
 
 func applyFollow(ctx context.Context, in *incoming) error {
+	if in.coop.IsGroup() {
+		return applyGroupFollow(ctx, in) // group.go
+	}
 	state := coopfed.FollowAccepted
 	if in.coop.Locked {
 		state = coopfed.FollowPending
@@ -170,12 +197,15 @@ func applyUndo(ctx context.Context, in *incoming) error {
 		// Undo(Follow): the follower leaves. A bare IRI is taken as the id
 		// of the Follow it undoes.
 		if in.object != nil && len(in.object.Object) > 0 {
-			c, err := in.localCoop(ctx, in.object.Object.First())
+			followed := in.object.Object.First()
+			if isPublic(followed) && in.coop != nil && in.coop.IsGroup() {
+				followed = in.f.ActorIRI(in.coop) // a relay subscription ends
+			}
+			c, err := in.f.LocalActor(ctx, followed)
 			if err != nil {
 				return nil
 			}
-			_, err = in.tx.DeleteFollower(c.ID, in.signer.IRI, "")
-			return err
+			return in.followerLeft(c, "")
 		}
 		return in.deleteFollowerByFollowIRI(ctx, in.objectID)
 	case "Accept":
@@ -191,23 +221,39 @@ func applyUndo(ctx context.Context, in *incoming) error {
 		return in.f.followEnded(ctx, in.tx, f.CoopID, f.ActorIRI)
 	case "Block":
 		return nil // nothing to restore: a block ended the follows
+	case "Announce":
+		// A group or relay withdraws what it announced (announce.go).
+		if _, err := in.tx.DropViaByAnnounce(in.signer.IRI, in.objectID); err != nil && coopfed.ErrorCode(err) != coopfed.ENOTFOUND {
+			return err
+		}
+		return nil
 	case "Offer":
 		return applyUndoOffer(ctx, in) // a trade withdrawn (trade.go)
 	}
-	return nil // Like, Announce and others are not kept
+	return nil // Like and others are not kept
 }
 
 func (in *incoming) deleteFollowerByFollowIRI(ctx context.Context, followIRI string) error {
-	coops, err := in.f.store.Coops(ctx)
+	actors, err := in.f.store.LocalActors(ctx)
 	if err != nil {
 		return err
 	}
-	for _, c := range coops {
-		if _, err := in.tx.DeleteFollower(c.ID, in.signer.IRI, followIRI); err != nil {
+	for _, c := range actors {
+		if err := in.followerLeft(c, followIRI); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// followerLeft removes the signer from a local actor's followers (only the
+// row its Follow followIRI made, when given); a group tells its members.
+func (in *incoming) followerLeft(c *coopfed.Coop, followIRI string) error {
+	left, err := in.tx.DeleteFollower(c.ID, in.signer.IRI, followIRI)
+	if err != nil || !left || !c.IsGroup() {
+		return err
+	}
+	return in.f.memberLeft(in.tx, c, in.signer.IRI, false)
 }
 
 // --- Accept, Reject of our Follow ---

@@ -227,7 +227,7 @@ func (d *deliverer) signer(coopID int64, signers map[int64]*httpsign.Signer) (*h
 		if key, err = d.f.coopKey(c); err != nil {
 			return nil, err
 		}
-		keyID = d.f.iris.CoopKey(c.Name)
+		keyID = d.f.actorKeyID(c)
 	}
 	s, err := httpsign.NewSigner(keyID, key)
 	if err != nil {

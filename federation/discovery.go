@@ -29,13 +29,16 @@ func (f *Federation) WebFingerResource(resource string) (name string, instance b
 	if n := f.iris.CoopName(resource); n != "" && f.iris.Coop(n) == resource {
 		return n, false
 	}
+	if n := f.iris.GroupName(resource); n != "" && f.iris.Group(n) == resource {
+		return n, false
+	}
 	return "", false
 }
 
-// WebFinger returns the JRD for a coop: subject acct:name@host, with the
-// self link Mastodon follows to the actor and a profile page link.
+// WebFinger returns the JRD for a coop or a group: subject acct:name@host,
+// with the self link Mastodon follows to the actor and a profile page link.
 func (f *Federation) WebFinger(c *coopfed.Coop) map[string]any {
-	actor := f.iris.Coop(c.Name)
+	actor := f.ActorIRI(c)
 	return map[string]any{
 		"subject": "acct:" + c.Name + "@" + f.iris.Host(),
 		"aliases": []string{actor},

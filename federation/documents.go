@@ -12,29 +12,70 @@ import (
 // CoopActor returns the actor document of a coop (type Organization) with
 // every field Mastodon reads (DESIGN 4.1).
 func (f *Federation) CoopActor(c *coopfed.Coop) (map[string]any, error) {
-	id := f.iris.Coop(c.Name)
-	o := streams.NewActivityStreamsOrganization()
-	o.SetJSONLDId(idProp(id))
+	return f.localActorDoc(streams.NewActivityStreamsOrganization(), c, localActorIRIs{
+		id: f.iris.Coop(c.Name), inbox: f.iris.CoopInbox(c.Name), outbox: f.iris.CoopOutbox(c.Name),
+		followers: f.iris.CoopFollowers(c.Name), following: f.iris.CoopFollowing(c.Name),
+		key: f.iris.CoopKey(c.Name), avatar: f.iris.CoopAvatar(c.Name),
+	}, nil)
+}
+
+// actorVocab is what the go-fed actor types we serve (Organization, Group)
+// have in common.
+type actorVocab interface {
+	vocab.Type
+	SetJSONLDId(vocab.JSONLDIdProperty)
+	SetActivityStreamsPreferredUsername(vocab.ActivityStreamsPreferredUsernameProperty)
+	SetActivityStreamsName(vocab.ActivityStreamsNameProperty)
+	SetActivityStreamsSummary(vocab.ActivityStreamsSummaryProperty)
+	SetActivityStreamsUrl(vocab.ActivityStreamsUrlProperty)
+	SetActivityStreamsInbox(vocab.ActivityStreamsInboxProperty)
+	SetActivityStreamsOutbox(vocab.ActivityStreamsOutboxProperty)
+	SetActivityStreamsFollowers(vocab.ActivityStreamsFollowersProperty)
+	SetActivityStreamsFollowing(vocab.ActivityStreamsFollowingProperty)
+	SetActivityStreamsPublished(vocab.ActivityStreamsPublishedProperty)
+	SetW3IDSecurityV1PublicKey(vocab.W3IDSecurityV1PublicKeyProperty)
+	SetActivityStreamsIcon(vocab.ActivityStreamsIconProperty)
+}
+
+// localActorIRIs are the IRIs of a local actor's document.
+type localActorIRIs struct {
+	id, inbox, outbox, followers, following, key, avatar string
+}
+
+// localActorDoc fills an actor document of a local coop or group; extra
+// adds properties of the kind.
+func (f *Federation) localActorDoc(o actorVocab, c *coopfed.Coop, iri localActorIRIs, extra map[string]any) (map[string]any, error) {
+	o.SetJSONLDId(idProp(iri.id))
 	o.SetActivityStreamsPreferredUsername(stringProp(streams.NewActivityStreamsPreferredUsernameProperty(), c.Name))
 	o.SetActivityStreamsName(nameProp(c.Title()))
 	if c.Summary != "" {
 		o.SetActivityStreamsSummary(summaryProp(sanitize.Text(c.Summary)))
 	}
-	o.SetActivityStreamsUrl(urlProp(id))
-	o.SetActivityStreamsInbox(iriProp(streams.NewActivityStreamsInboxProperty(), f.iris.CoopInbox(c.Name)))
-	o.SetActivityStreamsOutbox(iriProp(streams.NewActivityStreamsOutboxProperty(), f.iris.CoopOutbox(c.Name)))
-	o.SetActivityStreamsFollowers(iriProp(streams.NewActivityStreamsFollowersProperty(), f.iris.CoopFollowers(c.Name)))
-	o.SetActivityStreamsFollowing(iriProp(streams.NewActivityStreamsFollowingProperty(), f.iris.CoopFollowing(c.Name)))
+	o.SetActivityStreamsUrl(urlProp(iri.id))
+	o.SetActivityStreamsInbox(iriProp(streams.NewActivityStreamsInboxProperty(), iri.inbox))
+	o.SetActivityStreamsOutbox(iriProp(streams.NewActivityStreamsOutboxProperty(), iri.outbox))
+	o.SetActivityStreamsFollowers(iriProp(streams.NewActivityStreamsFollowersProperty(), iri.followers))
+	o.SetActivityStreamsFollowing(iriProp(streams.NewActivityStreamsFollowingProperty(), iri.following))
 	o.SetActivityStreamsPublished(publishedProp(c.CreatedAt))
-	o.SetW3IDSecurityV1PublicKey(publicKeyProp(f.iris.CoopKey(c.Name), id, c.PublicKeyPEM))
-	o.SetActivityStreamsIcon(iconProp(f.iris.CoopAvatar(c.Name)))
-	return serialize(o, actorContext, map[string]any{
+	o.SetW3IDSecurityV1PublicKey(publicKeyProp(iri.key, iri.id, c.PublicKeyPEM))
+	o.SetActivityStreamsIcon(iconProp(iri.avatar))
+	props := map[string]any{
 		// go-fed's vocabulary lacks these; Mastodon reads them.
 		"endpoints":                 map[string]any{"sharedInbox": f.iris.SharedInbox()},
 		"manuallyApprovesFollowers": c.Locked,
 		"discoverable":              true,
 		"indexable":                 true,
-	})
+	}
+	if c.Region != "" {
+		// Why: directories read coopfed:region; Mastodon shows profile
+		// fields, PropertyValue attachments, so people see it too.
+		props["region"] = c.Region
+		props["attachment"] = []any{map[string]any{"type": "PropertyValue", "name": "Region", "value": c.Region}}
+	}
+	for k, v := range extra {
+		props[k] = v
+	}
+	return serialize(o, actorContext, props)
 }
 
 // InstanceActor returns the instance actor document (FEP-d556): an

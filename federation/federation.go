@@ -61,6 +61,12 @@ type Config struct {
 	// TallyDebounce is the least time between two tally Updates of one
 	// motion (default one minute); votes in between share one Update.
 	TallyDebounce time.Duration
+	// AnnounceRate and AnnounceBurst limit, per group or relay, the
+	// Announces that make us fetch a listing from its origin (token
+	// bucket; defaults 20/s with bursts of 200). A negative rate
+	// disables the limit.
+	AnnounceRate  float64
+	AnnounceBurst int
 }
 
 // Metrics receives what federation counts; handlers' Prometheus registry
@@ -101,6 +107,9 @@ type Federation struct {
 
 	signerKeys keyCache // verified remote keys
 	limiter    *hostLimiter
+	// announceLimiter bounds, per announcing actor, the Announces that
+	// cost an origin fetch (announce.go).
+	announceLimiter *hostLimiter
 
 	fetchMu sync.Mutex
 	fetches map[string]*fetchCall // in-flight actor fetches, deduplicated
@@ -162,6 +171,14 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 		burst = 500
 	}
 	f.limiter = newHostLimiter(rate, burst)
+	arate, aburst := cfg.AnnounceRate, cfg.AnnounceBurst
+	if arate == 0 {
+		arate = defaultAnnounceRate
+	}
+	if aburst == 0 {
+		aburst = defaultAnnounceBurst
+	}
+	f.announceLimiter = newHostLimiter(arate, aburst)
 	if f.actorTTL == 0 {
 		f.actorTTL = 24 * time.Hour
 	}

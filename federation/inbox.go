@@ -70,13 +70,30 @@ func (c *keyCache) drop(keyID string) {
 // checks run in the order of DESIGN section 5; the first failure answers and
 // nothing is stored.
 func (f *Federation) PostInbox(ctx context.Context, r *http.Request, coopName string) (err error) {
-	defer func() { f.metrics.InboxResult(inboxResult(err)) }()
 	var coop *coopfed.Coop
 	if coopName != "" {
 		if coop, err = f.store.CoopByName(ctx, coopName); err != nil {
+			f.metrics.InboxResult(inboxResult(err))
 			return err
 		}
 	}
+	return f.postInbox(ctx, r, coop)
+}
+
+// PostGroupInbox is PostInbox for the personal inbox of a local group.
+func (f *Federation) PostGroupInbox(ctx context.Context, r *http.Request, groupName string) error {
+	g, err := f.store.GroupByName(ctx, groupName)
+	if err != nil {
+		f.metrics.InboxResult(inboxResult(err))
+		return err
+	}
+	return f.postInbox(ctx, r, &g.Coop)
+}
+
+// postInbox checks and applies a POST to the shared inbox (coop nil) or a
+// local actor's own.
+func (f *Federation) postInbox(ctx context.Context, r *http.Request, coop *coopfed.Coop) (err error) {
+	defer func() { f.metrics.InboxResult(inboxResult(err)) }()
 	// Why: Mastodon and GoToSocial POST one of these two media types; any
 	// other body is not an ActivityStreams document.
 	if !isActivityMediaType(r.Header.Get("Content-Type")) {

@@ -31,10 +31,24 @@ const (
 	RouteNote          = "/notes/{id}"
 	RouteNoteActivity  = "/notes/{id}/activity"
 	RouteActivity      = "/activities/{id}"
-	RouteWebFinger     = "/.well-known/webfinger"
-	RouteNodeInfoWK    = "/.well-known/nodeinfo"
-	RouteHostMeta      = "/.well-known/host-meta"
-	RouteNodeInfo      = "/nodeinfo/2.1"
+	// Market groups (FEP-1b12): a Group actor and its collections; its
+	// followers are its members, attributedTo its moderators.
+	RouteGroup           = "/groups/{name}"
+	RouteGroupInbox      = "/groups/{name}/inbox"
+	RouteGroupOutbox     = "/groups/{name}/outbox"
+	RouteGroupFollowers  = "/groups/{name}/followers"
+	RouteGroupFollowing  = "/groups/{name}/following"
+	RouteGroupModerators = "/groups/{name}/moderators"
+	RouteGroupAvatar     = "/groups/{name}/avatar.png"
+	// RouteGroups lists the groups this instance knows; RouteDirectory the
+	// coops seen in them; RouteStatistics the instance's open figures.
+	RouteGroups     = "/groups"
+	RouteDirectory  = "/directory"
+	RouteStatistics = "/statistics"
+	RouteWebFinger  = "/.well-known/webfinger"
+	RouteNodeInfoWK = "/.well-known/nodeinfo"
+	RouteHostMeta   = "/.well-known/host-meta"
+	RouteNodeInfo   = "/nodeinfo/2.1"
 )
 
 // PublicIRI is the special collection meaning "everyone".
@@ -93,6 +107,39 @@ func (i *IRIs) CoopAvatar(name string) string { return i.Coop(name) + "/avatar.p
 // CoopKey returns the id of a coop's public key. The fragment form is what
 // Mastodon uses; peers resolve it by fetching the actor.
 func (i *IRIs) CoopKey(name string) string { return i.Coop(name) + "#main-key" }
+
+// Group returns the actor IRI of a local market group.
+func (i *IRIs) Group(name string) string { return i.path("/groups/" + url.PathEscape(name)) }
+
+// GroupInbox returns a group's personal inbox.
+func (i *IRIs) GroupInbox(name string) string { return i.Group(name) + "/inbox" }
+
+// GroupOutbox returns a group's outbox: its Announces.
+func (i *IRIs) GroupOutbox(name string) string { return i.Group(name) + "/outbox" }
+
+// GroupFollowers returns a group's followers collection: its members.
+func (i *IRIs) GroupFollowers(name string) string { return i.Group(name) + "/followers" }
+
+// GroupFollowing returns a group's following collection (the relays it
+// subscribed to).
+func (i *IRIs) GroupFollowing(name string) string { return i.Group(name) + "/following" }
+
+// GroupModerators returns a group's moderators collection (FEP-1b12
+// attributedTo).
+func (i *IRIs) GroupModerators(name string) string { return i.Group(name) + "/moderators" }
+
+// GroupAvatar returns the URL of a group's avatar image.
+func (i *IRIs) GroupAvatar(name string) string { return i.Group(name) + "/avatar.png" }
+
+// GroupKey returns the id of a group's public key.
+func (i *IRIs) GroupKey(name string) string { return i.Group(name) + "#main-key" }
+
+// GroupName returns the group name in a local group IRI (also accepting
+// the key id and sub-collections), or "" if iri is not one.
+func (i *IRIs) GroupName(iri string) string { return i.localName(iri, "/groups/") }
+
+// GroupStatistics returns the page of a local group's open figures.
+func (i *IRIs) GroupStatistics(name string) string { return i.Group(name) + "/statistics" }
 
 // SharedInbox returns the instance's shared inbox.
 func (i *IRIs) SharedInbox() string { return i.path(RouteSharedInbox) }
@@ -170,12 +217,14 @@ func HostOf(iri string) string {
 
 // CoopName returns the coop name in a local coop actor IRI (also accepting
 // the key id and sub-collections), or "" if iri is not one.
-func (i *IRIs) CoopName(iri string) string {
+func (i *IRIs) CoopName(iri string) string { return i.localName(iri, "/coops/") }
+
+func (i *IRIs) localName(iri, prefix string) string {
 	if !i.IsLocal(iri) {
 		return ""
 	}
 	u, _ := url.Parse(iri)
-	rest, ok := strings.CutPrefix(u.Path, "/coops/")
+	rest, ok := strings.CutPrefix(u.Path, prefix)
 	if !ok {
 		return ""
 	}

@@ -120,7 +120,7 @@ func (f *Federation) listingNote(c *coopfed.Coop, l *coopfed.Listing) map[string
 	}
 	o.SetActivityStreamsUrl(urlProp(l.IRI))
 	o.SetActivityStreamsTo(toProp(PublicIRI))
-	o.SetActivityStreamsCc(ccProp(f.iris.CoopFollowers(c.Name)))
+	o.SetActivityStreamsCc(ccProp(append([]string{f.iris.CoopFollowers(c.Name)}, l.Audience...)...))
 	extra := map[string]any{
 		"sensitive": false,
 		"purpose":   l.Purpose(),
@@ -139,6 +139,9 @@ func (f *Federation) listingNote(c *coopfed.Coop, l *coopfed.Listing) map[string
 			closed = *l.Updated
 		}
 		extra["closed"] = closed.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	if a := audienceValue(l.Audience); a != nil {
+		extra["audience"] = a
 	}
 	if l.Updated != nil {
 		// Why: copies elsewhere keep only a strictly newer version, so
@@ -296,9 +299,25 @@ func (f *Federation) PublishListing(ctx context.Context, c *coopfed.Coop, l *coo
 		if err := tx.InsertListing(l); err != nil {
 			return err
 		}
-		create := f.wrap("Create", f.iris.Activity(f.newID()), l.ActorIRI, f.listingNote(c, l), []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, l.Published)
+		aud, err := f.listingAudience(tx, c, l, true)
+		if err != nil {
+			return err
+		}
+		l.Audience = aud.iris
+		create := f.wrap("Create", f.iris.Activity(f.newID()), l.ActorIRI, f.listingNote(c, l), []string{PublicIRI}, append([]string{f.iris.CoopFollowers(c.Name)}, aud.iris...), l.Published)
 		create["@context"] = listingContext
-		if _, err := f.sendToFollowers(tx, c, create, l.IRI, true); err != nil {
+		if a := audienceValue(aud.iris); a != nil {
+			create["audience"] = a
+		}
+		if _, err := f.sendToFollowersAnd(tx, c, create, l.IRI, true, aud.inboxes); err != nil {
+			return err
+		}
+		for _, g := range aud.iris {
+			if _, err := tx.AddListingVia(l.ID, g, ""); err != nil {
+				return err
+			}
+		}
+		if err := f.relayLocal(tx, c, l, aud.local, create); err != nil {
 			return err
 		}
 		return f.notifyMatches(tx, l)
@@ -389,9 +408,20 @@ func (f *Federation) updateListing(tx *store.Tx, c *coopfed.Coop, l *coopfed.Lis
 	if err := tx.UpdateListing(l); err != nil {
 		return err
 	}
-	update := f.wrap("Update", f.iris.Activity(f.newID()), l.ActorIRI, f.listingNote(c, l), []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, now)
+	aud, err := f.listingAudience(tx, c, l, false)
+	if err != nil {
+		return err
+	}
+	l.Audience = aud.iris
+	update := f.wrap("Update", f.iris.Activity(f.newID()), l.ActorIRI, f.listingNote(c, l), []string{PublicIRI}, append([]string{f.iris.CoopFollowers(c.Name)}, aud.iris...), now)
 	update["@context"] = listingContext
-	if _, err := f.sendToFollowers(tx, c, update, l.IRI, false); err != nil {
+	if a := audienceValue(aud.iris); a != nil {
+		update["audience"] = a
+	}
+	if _, err := f.sendToFollowersAnd(tx, c, update, l.IRI, false, aud.inboxes); err != nil {
+		return err
+	}
+	if err := f.relayLocal(tx, c, l, aud.local, update); err != nil {
 		return err
 	}
 	if l.OpenAt(now) {
@@ -409,12 +439,21 @@ func (f *Federation) DeleteListing(ctx context.Context, c *coopfed.Coop, iri str
 		if err != nil {
 			return err
 		}
+		aud, err := f.listingAudience(tx, c, l, false)
+		if err != nil {
+			return err
+		}
 		if err := tx.TombstoneListing(l.IRI); err != nil {
 			return err
 		}
-		doc := f.wrap("Delete", f.iris.Activity(f.newID()), l.ActorIRI, f.tombstone(l.IRI, "Note", tx.Now()), []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, tx.Now())
-		_, err = f.sendToFollowers(tx, c, doc, l.IRI, false)
-		return err
+		doc := f.wrap("Delete", f.iris.Activity(f.newID()), l.ActorIRI, f.tombstone(l.IRI, "Note", tx.Now()), []string{PublicIRI}, append([]string{f.iris.CoopFollowers(c.Name)}, aud.iris...), tx.Now())
+		if a := audienceValue(aud.iris); a != nil {
+			doc["audience"] = a
+		}
+		if _, err = f.sendToFollowersAnd(tx, c, doc, l.IRI, false, aud.inboxes); err != nil {
+			return err
+		}
+		return f.relayLocal(tx, c, l, aud.local, doc)
 	})
 	if err != nil {
 		return err
@@ -824,18 +863,28 @@ func (k *marketKind) deleted(ctx context.Context, in *incoming) error {
 		_, err := in.tx.DeleteActorListings(in.signer.IRI)
 		return err
 	}
-	_, err := in.tx.DeleteRemoteListing(in.objectID, in.signer.IRI)
-	return err
+	if _, err := in.tx.DeleteRemoteListing(in.objectID, in.signer.IRI); err != nil {
+		return err
+	}
+	// A group or relay may delete its Announce rather than undo it.
+	if _, err := in.tx.DropViaByAnnounce(in.signer.IRI, in.objectID); err != nil && coopfed.ErrorCode(err) != coopfed.ENOTFOUND {
+		return err
+	}
+	return nil
 }
 
 // followEnded drops an actor's listings from the market once no local coop
-// follows it.
+// follows it, unless a group or relay brought them; when the actor is a
+// group or relay our last coop left, what came only through it goes.
 func (k *marketKind) followEnded(ctx context.Context, ch followChange) error {
 	coops, err := ch.tx.CoopsFollowing(ch.actorIRI)
 	if err != nil || len(coops) > 0 {
 		return err
 	}
-	_, err = ch.tx.DeleteActorListings(ch.actorIRI)
+	if _, err := ch.tx.DropGroupVias(ch.actorIRI); err != nil {
+		return err
+	}
+	_, err = ch.tx.PruneActorListings(ch.actorIRI)
 	return err
 }
 
@@ -869,7 +918,9 @@ type outboxPage struct {
 // BackfillListings reads a followed actor's outbox (at most
 // maxBackfillPages pages, with signed GETs), fetches each listing it
 // names (at most maxBackfillListings) so as to see its current state, and
-// puts the open ones into the market. It returns how many it stored.
+// puts the open ones into the market. For a group, the listings are those
+// its Announces carry, each fetched from its origin. It returns how many it
+// stored.
 func (f *Federation) BackfillListings(ctx context.Context, actorIRI string) (int, error) {
 	a, err := f.store.RemoteActor(ctx, actorIRI)
 	if err != nil {
@@ -878,7 +929,8 @@ func (f *Federation) BackfillListings(ctx context.Context, actorIRI string) (int
 	if a.Outbox == "" || !SameHost(a.Outbox, a.Host) {
 		return 0, nil
 	}
-	iris, err := f.outboxListingIRIs(ctx, a)
+	group := a.Type == "Group"
+	iris, err := f.outboxListingIRIs(ctx, a, group)
 	if err != nil {
 		return 0, err
 	}
@@ -887,7 +939,12 @@ func (f *Federation) BackfillListings(ctx context.Context, actorIRI string) (int
 		if ctx.Err() != nil {
 			return stored, ctx.Err()
 		}
-		ok, err := f.backfillListing(ctx, a, iri)
+		var ok bool
+		if group {
+			ok, err = f.backfillGroupListing(ctx, a, iri)
+		} else {
+			ok, err = f.backfillListing(ctx, a, iri)
+		}
 		if err != nil {
 			f.log.Debug("market backfill: listing skipped", "listing", iri, "err", err)
 			continue
@@ -900,8 +957,9 @@ func (f *Federation) BackfillListings(ctx context.Context, actorIRI string) (int
 }
 
 // outboxListingIRIs walks the outbox pages and returns the ids of the
-// listings its Create and Update activities carry, newest first, once each.
-func (f *Federation) outboxListingIRIs(ctx context.Context, a *coopfed.RemoteActor) ([]string, error) {
+// listings its Create and Update activities carry (for a group, those its
+// Announces of them carry), newest first, once each.
+func (f *Federation) outboxListingIRIs(ctx context.Context, a *coopfed.RemoteActor, group bool) ([]string, error) {
 	body, _, err := f.FetchJSON(ctx, a.Outbox)
 	if err != nil {
 		return nil, err
@@ -915,16 +973,48 @@ func (f *Federation) outboxListingIRIs(ctx context.Context, a *coopfed.RemoteAct
 	collect := func(p *outboxPage) {
 		for _, raw := range append(p.OrderedItems, p.Items...) {
 			var act activity
-			if json.Unmarshal(raw, &act) != nil || !(act.Type.Is("Create") || act.Type.Is("Update")) {
+			if json.Unmarshal(raw, &act) != nil {
 				continue
 			}
-			id, obj, err := objectRef(act.Object)
+			inner := act.Object
+			if group {
+				// A group's Announce carries its member's activity; a
+				// Remove or Delete seen first (newer) takes the object
+				// out before its Create is reached.
+				if act.Type.Is("Remove") || act.Type.Is("Delete") {
+					if id, _, err := objectRef(act.Object); err == nil {
+						seen[id] = true
+					}
+					continue
+				}
+				if !act.Type.Is("Announce") {
+					continue
+				}
+				ann, ok := unwrapAnnounce(act.Object)
+				if !ok || ann.op == "Delete" {
+					if ok {
+						seen[ann.objectIRI] = true
+					}
+					continue
+				}
+				if !seen[ann.objectIRI] && !f.iris.IsLocal(ann.objectIRI) {
+					seen[ann.objectIRI] = true
+					if len(out) < maxBackfillListings {
+						out = append(out, ann.objectIRI)
+					}
+				}
+				continue
+			}
+			if !(act.Type.Is("Create") || act.Type.Is("Update")) {
+				continue
+			}
+			id, obj, err := objectRef(inner)
 			// Why: an outbox speaks for its own server only.
 			if err != nil || id == "" || seen[id] || !SameHost(id, a.Host) {
 				continue
 			}
 			if obj != nil {
-				if _, ok := decodeListing(act.Object); !ok {
+				if _, ok := decodeListing(inner); !ok {
 					continue
 				}
 			}
@@ -968,6 +1058,32 @@ func (f *Federation) outboxListingIRIs(ctx context.Context, a *coopfed.RemoteAct
 		next = p.Next.First()
 	}
 	return out, nil
+}
+
+// backfillGroupListing fetches one listing a group announced from its
+// origin and stores it, open, as having come through the group.
+func (f *Federation) backfillGroupListing(ctx context.Context, group *coopfed.RemoteActor, iri string) (bool, error) {
+	if blocked, err := f.announcedBlocked(ctx, announcedActivity{objectIRI: iri}); err != nil || blocked {
+		return false, err
+	}
+	l, err := f.fetchOriginListing(ctx, iri)
+	if err != nil {
+		return false, err
+	}
+	stored := false
+	err = f.store.Update(ctx, func(tx *store.Tx) error {
+		coops, err := tx.CoopsFollowing(group.IRI)
+		if err != nil || len(coops) == 0 {
+			return err // the membership ended meanwhile
+		}
+		if err := f.storeMarketListing(tx, l, group.IRI, ""); err != nil {
+			return err
+		}
+		_, err = tx.ListingByIRI(l.IRI)
+		stored = err == nil
+		return nil
+	})
+	return stored, err
 }
 
 // backfillListing fetches one listing and stores it when it is open (or

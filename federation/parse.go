@@ -150,6 +150,8 @@ type activity struct {
 	Cc        refs            `json:"cc"`
 	Published string          `json:"published"`
 	Content   langString      `json:"content"`
+	// Audience names the group an activity is for (FEP-1b12).
+	Audience refs `json:"audience"`
 }
 
 // object is the part of an embedded or fetched object we read.
@@ -167,6 +169,7 @@ type object struct {
 	InReplyTo    refs              `json:"inReplyTo"`
 	To           refs              `json:"to"`
 	Cc           refs              `json:"cc"`
+	Audience     refs              `json:"audience"`
 	Published    string            `json:"published"`
 	Updated      string            `json:"updated"`
 	// Tag holds mentions, hashtags and emojis; GoToSocial sends a single
@@ -442,6 +445,37 @@ type actorDoc struct {
 	// A bare key document (GoToSocial serves .../main-key as one).
 	Owner        string `json:"owner"`
 	PublicKeyPem string `json:"publicKeyPem"`
+	// Region is coopfed's region term; Attachment holds Mastodon's
+	// profile fields, where a "Region" field says the same.
+	Region     langString      `json:"region"`
+	Attachment json.RawMessage `json:"attachment"`
+}
+
+// region returns where the actor says it works: coopfed's region, or a
+// profile field named Region (or Location), as plain text.
+func (d *actorDoc) region() string {
+	if r := strings.TrimSpace(string(d.Region)); r != "" {
+		return r
+	}
+	var fields []struct {
+		Type  types      `json:"type"`
+		Name  langString `json:"name"`
+		Value langString `json:"value"`
+	}
+	raw := bytes.TrimSpace(d.Attachment)
+	if len(raw) > 0 && raw[0] == '{' {
+		raw = append(append([]byte{'['}, raw...), ']')
+	}
+	if json.Unmarshal(raw, &fields) != nil {
+		return ""
+	}
+	for _, f := range fields {
+		switch strings.ToLower(strings.TrimSpace(string(f.Name))) {
+		case "region", "location":
+			return string(f.Value)
+		}
+	}
+	return ""
 }
 
 type keyDoc struct {

@@ -29,18 +29,31 @@ func (f *Federation) send(tx *store.Tx, c *coopfed.Coop, doc map[string]any, obj
 // activities appear in the coop's outbox (Mastodon lists only posts there,
 // not deletions or profile edits).
 func (f *Federation) sendToFollowers(tx *store.Tx, c *coopfed.Coop, doc map[string]any, objectIRI string, listed bool) (*coopfed.Activity, error) {
+	return f.sendToFollowersAnd(tx, c, doc, objectIRI, listed, nil)
+}
+
+// sendToFollowersAnd is sendToFollowers that also delivers to the inboxes
+// given (the groups a listing is addressed to); an inbox named twice gets
+// one delivery.
+func (f *Federation) sendToFollowersAnd(tx *store.Tx, c *coopfed.Coop, doc map[string]any, objectIRI string, listed bool, extra []string) (*coopfed.Activity, error) {
 	inboxes, err := tx.FollowerInboxes(c.ID)
 	if err != nil {
 		return nil, err
 	}
-	return f.send(tx, c, doc, objectIRI, listed, inboxes)
+	return f.send(tx, c, doc, objectIRI, listed, append(inboxes, extra...))
 }
 
 // sendAnswer answers a Follow with Accept or Reject, the Follow embedded
 // (Mastodon matches it by id; GoToSocial needs it whole).
 func (f *Federation) sendAnswer(tx *store.Tx, c *coopfed.Coop, typ, followIRI string, follower *coopfed.RemoteActor) error {
-	coopIRI := f.iris.Coop(c.Name)
-	doc := f.wrap(typ, f.iris.Activity(f.newID()), coopIRI, f.embeddedFollow(followIRI, follower.IRI, coopIRI), []string{follower.IRI}, nil, tx.Now())
+	return f.sendAnswerOf(tx, c, typ, followIRI, f.ActorIRI(c), follower)
+}
+
+// sendAnswerOf is sendAnswer for a Follow whose object was followed (the
+// Public collection, for a relay subscription to a group).
+func (f *Federation) sendAnswerOf(tx *store.Tx, c *coopfed.Coop, typ, followIRI, followed string, follower *coopfed.RemoteActor) error {
+	coopIRI := f.ActorIRI(c)
+	doc := f.wrap(typ, f.iris.Activity(f.newID()), coopIRI, f.embeddedFollow(followIRI, follower.IRI, followed), []string{follower.IRI}, nil, tx.Now())
 	// Why: the answer goes to the follower's own inbox, which every
 	// server has; it concerns that actor alone.
 	_, err := f.send(tx, c, doc, followIRI, false, []string{follower.Inbox})
@@ -185,7 +198,7 @@ func (f *Federation) Follow(ctx context.Context, c *coopfed.Coop, handleOrIRI st
 		if err := tx.PutFollowing(fl); err != nil {
 			return err
 		}
-		_, err := f.send(tx, c, withContext(f.follow(fl.FollowIRI, f.iris.Coop(c.Name), a.IRI), ContextActivityStreams), a.IRI, false, []string{a.Inbox})
+		_, err := f.send(tx, c, withContext(f.follow(fl.FollowIRI, f.ActorIRI(c), a.IRI), ContextActivityStreams), a.IRI, false, []string{a.Inbox})
 		return err
 	})
 	if err != nil {
@@ -213,7 +226,7 @@ func (f *Federation) Unfollow(ctx context.Context, c *coopfed.Coop, actorIRI str
 		if err := f.followEnded(ctx, tx, c.ID, actorIRI); err != nil {
 			return err
 		}
-		coopIRI := f.iris.Coop(c.Name)
+		coopIRI := f.ActorIRI(c)
 		undo := f.wrap("Undo", f.iris.Activity(f.newID()), coopIRI, f.embeddedFollow(fl.FollowIRI, coopIRI, actorIRI), []string{actorIRI}, nil, tx.Now())
 		_, err = f.send(tx, c, undo, fl.FollowIRI, false, []string{a.Inbox})
 		return err

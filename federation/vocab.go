@@ -32,6 +32,10 @@ var actorContext = []any{
 		"discoverable":              "toot:discoverable",
 		"indexable":                 "toot:indexable",
 		"coopfed":                   NamespaceCoopfed,
+		"region":                    "coopfed:region",
+		"schema":                    "http://schema.org#",
+		"PropertyValue":             "schema:PropertyValue",
+		"value":                     "schema:value",
 	},
 }
 

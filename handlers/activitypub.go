@@ -123,106 +123,26 @@ func page(r *http.Request) (int, error) {
 }
 
 func (s *Server) getOutbox(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	c, err := s.store.CoopByName(ctx, mux.Vars(r)["name"])
+	c, err := s.store.CoopByName(r.Context(), mux.Vars(r)["name"])
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	n, err := page(r)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	id := s.iris.CoopOutbox(c.Name)
-	total, err := s.store.CountOutbox(ctx, c.ID)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if n == 0 {
-		doc, err := s.fed.Collection(id, total)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		s.writeActivity(w, r, doc)
-		return
-	}
-	acts, err := s.store.Outbox(ctx, c.ID, (n-1)*federation.PageSize, federation.PageSize)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	items := make([]any, 0, len(acts))
-	for _, a := range acts {
-		doc, err := federation.StoredDocument(a.JSON)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		items = append(items, doc)
-	}
-	doc, err := s.fed.CollectionPage(id, n, total, items)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	s.writeActivity(w, r, doc)
+	s.serveOutbox(w, r, s.iris.CoopOutbox(c.Name), c.ID)
 }
 
 func (s *Server) getFollowCollection(followers bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		c, err := s.store.CoopByName(ctx, mux.Vars(r)["name"])
+		c, err := s.store.CoopByName(r.Context(), mux.Vars(r)["name"])
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
-		n, err := page(r)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		id, count := s.iris.CoopFollowing(c.Name), s.store.CountFollowing
+		id := s.iris.CoopFollowing(c.Name)
 		if followers {
-			id, count = s.iris.CoopFollowers(c.Name), s.store.CountFollowers
+			id = s.iris.CoopFollowers(c.Name)
 		}
-		// Only accepted relations are public; pending requests are the
-		// coop's business.
-		total, err := count(ctx, c.ID, coopfed.FollowAccepted)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		var doc map[string]any
-		if n == 0 {
-			doc, err = s.fed.Collection(id, total)
-		} else {
-			var items []any
-			filter := store.FollowFilter{CoopID: c.ID, State: coopfed.FollowAccepted, Offset: (n - 1) * federation.PageSize, Limit: federation.PageSize}
-			if followers {
-				list, lerr := s.store.Followers(ctx, filter)
-				err = lerr
-				for _, f := range list {
-					items = append(items, f.ActorIRI)
-				}
-			} else {
-				list, lerr := s.store.Followings(ctx, filter)
-				err = lerr
-				for _, f := range list {
-					items = append(items, f.ActorIRI)
-				}
-			}
-			if err == nil {
-				doc, err = s.fed.CollectionPage(id, n, total, items)
-			}
-		}
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		s.writeActivity(w, r, doc)
+		s.serveFollows(w, r, id, c.ID, followers)
 	}
 }
 

@@ -593,12 +593,41 @@ func (s *Server) apiMarket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	actors := map[string]map[string]any{}
+	vias, err := s.viasOf(r.Context(), hits, actors)
+	if err != nil {
+		return err
+	}
 	items := make([]map[string]any, 0, len(hits))
 	for _, h := range hits {
-		items = append(items, s.listingOut(r.Context(), h.Listing, h.DistanceKm, actors))
+		out := s.listingOut(r.Context(), h.Listing, h.DistanceKm, actors)
+		out["via"] = vias[h.ID]
+		items = append(items, out)
 	}
 	writeJSON(w, http.StatusOK, marketJSON, pageJSON(items, mq.Limit, mq.Offset))
 	return nil
+}
+
+// viasOf names, for each hit, the groups and relays it reached the market
+// through (or, for a local listing, the groups it was addressed to), in
+// one query for the page.
+func (s *Server) viasOf(ctx context.Context, hits []store.MarketHit, actors map[string]map[string]any) (map[int64][]map[string]any, error) {
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	vias, err := s.store.ListingVias(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]map[string]any, len(hits))
+	for _, h := range hits {
+		list := []map[string]any{}
+		for _, v := range vias[h.ID] {
+			list = append(list, s.actorOut(ctx, v.GroupIRI, actors))
+		}
+		out[h.ID] = list
+	}
+	return out, nil
 }
 
 func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) error {
@@ -751,13 +780,30 @@ func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type row struct {
-		URL, Headline, Coop, Kind, Trade string
-		Distance                         *float64
+		URL, Headline, Coop, Kind, Trade, Report string
+		Distance                                 *float64
+		Via                                      []string
 	}
 	sess := s.visitor(w, r, data)
 	actors := map[string]map[string]any{}
+	vias, err := s.viasOf(r.Context(), hits, actors)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	rows := make([]row, 0, len(hits))
 	for _, h := range hits {
+		var via []string
+		for _, v := range vias[h.ID] {
+			name, _ := v["name"].(string)
+			if name == "" {
+				name, _ = v["handle"].(string)
+			}
+			if name == "" {
+				name, _ = v["id"].(string)
+			}
+			via = append(via, name)
+		}
 		a := s.actorOut(r.Context(), h.ActorIRI, actors)
 		coop, _ := a["handle"].(string)
 		if coop == "" {
@@ -769,7 +815,7 @@ func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 			d = &v
 		}
 		rows = append(rows, row{URL: h.IRI, Headline: federation.ListingHeadline(h.Listing), Coop: coop, Kind: h.Kind, Distance: d,
-			Trade: s.tradeLink(sess, h.Listing)})
+			Trade: s.tradeLink(sess, h.Listing), Report: s.reportLink(sess, h.Listing), Via: via})
 	}
 	data["Results"] = rows
 	if len(hits) == mq.Limit {

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
+	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/federation"
 	"github.com/gorilla/mux"
 )
@@ -35,7 +37,11 @@ func (s *Server) getWebFinger(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, "application/json; charset=utf-8", map[string]any{"error": "no such account on this server"})
 		return
 	}
-	c, err := s.store.CoopByName(r.Context(), name)
+	c, err := s.store.LocalActorByName(r.Context(), name)
+	if err == nil && strings.Contains(resource, "://") && s.fed.ActorIRI(c) != resource {
+		// A coop's name under /groups/ (or the reverse) names nobody.
+		err = coopfed.Errorf(coopfed.ENOTFOUND, "no such account on this server")
+	}
 	if err != nil {
 		status, msg, _ := errorStatus(err)
 		writeJSON(w, status, "application/json; charset=utf-8", map[string]any{"error": msg})
