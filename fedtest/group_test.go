@@ -56,7 +56,14 @@ func join(t *testing.T, inst *fedtest.Instance, handle, groupIRI string) {
 	if st := inst.API(t, http.MethodPost, "/api/v1/coops/"+inst.Coop.Name+"/memberships", map[string]string{"handle": handle}, nil); st != http.StatusAccepted {
 		t.Fatalf("join %s: status %d", handle, st)
 	}
-	fedtest.Eventually(t, 10*time.Second, inst.Coop.Name+" in "+handle, func() bool {
+	waitMember(t, inst, groupIRI)
+}
+
+// waitMember waits until the instance's coop is an accepted member of a
+// group or relay.
+func waitMember(t *testing.T, inst *fedtest.Instance, groupIRI string) {
+	t.Helper()
+	fedtest.Eventually(t, 10*time.Second, inst.Coop.Name+" in "+groupIRI, func() bool {
 		var list struct {
 			Items []struct{ Actor, State string }
 		}

@@ -35,6 +35,7 @@ type Remote struct {
 
 	mu          sync.Mutex
 	actors      map[string]*Actor
+	byPath      map[string]*Actor // actors served at paths of their own
 	docs        map[string][]byte
 	received    []Received
 	inboxStatus int
@@ -66,12 +67,15 @@ type Actor struct {
 	Algorithm string
 	// SharedInbox, when true (default), advertises the remote's /inbox.
 	SharedInbox bool
+	// Type is the actor's type: Person by default; Application for an
+	// instance actor or a relay.
+	Type string
 }
 
 // NewRemote starts a fake server; it stops when the test ends.
 func NewRemote(t testing.TB) *Remote {
 	t.Helper()
-	r := &Remote{t: t, actors: map[string]*Actor{}, docs: map[string][]byte{}, inboxStatus: http.StatusAccepted}
+	r := &Remote{t: t, actors: map[string]*Actor{}, byPath: map[string]*Actor{}, docs: map[string][]byte{}, inboxStatus: http.StatusAccepted}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,16 +90,34 @@ func NewRemote(t testing.TB) *Remote {
 	return r
 }
 
-// AddActor creates an actor with fixed key number n (1 to 3).
+// AddActor creates an actor with fixed key number n (1 to 4; keys 1 to 3
+// are RSA-2048 as Mastodon's, 4 is RSA-1024 for tests that sign thousands
+// of requests).
 func (r *Remote) AddActor(name string, n int) *Actor {
 	key, err := httpsign.ParsePrivateKeyPEM(fixedKeyPEM(n))
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	a := &Actor{Remote: r, Name: name, IRI: r.URL + "/users/" + name, Key: key, Algorithm: "hs2019", SharedInbox: true}
+	a := &Actor{Remote: r, Name: name, IRI: r.URL + "/users/" + name, Key: key, Algorithm: "hs2019", SharedInbox: true, Type: "Person"}
 	a.KeyID = a.IRI + "#main-key"
 	r.mu.Lock()
 	r.actors[name] = a
+	r.mu.Unlock()
+	return a
+}
+
+// AddActorAt creates an actor of type typ served at path (such as a
+// Mastodon instance actor, an Application at /actor, or a LitePub relay at
+// /relay), with fixed key number n.
+func (r *Remote) AddActorAt(path, name string, n int, typ string) *Actor {
+	key, err := httpsign.ParsePrivateKeyPEM(fixedKeyPEM(n))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	a := &Actor{Remote: r, Name: name, IRI: r.URL + path, Key: key, Algorithm: "hs2019", SharedInbox: true, Type: typ}
+	a.KeyID = a.IRI + "#main-key"
+	r.mu.Lock()
+	r.byPath[path] = a
 	r.mu.Unlock()
 	return a
 }
@@ -149,7 +171,7 @@ func (a *Actor) Document() map[string]any {
 		"@context": []any{"https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1",
 			map[string]any{"manuallyApprovesFollowers": "as:manuallyApprovesFollowers", "toot": "http://joinmastodon.org/ns#", "discoverable": "toot:discoverable"}},
 		"id":                        a.IRI,
-		"type":                      "Person",
+		"type":                      a.Type,
 		"following":                 a.IRI + "/following",
 		"followers":                 a.IRI + "/followers",
 		"inbox":                     a.Inbox(),
@@ -263,7 +285,7 @@ func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	doc, ok := r.docs[path]
-	var actor *Actor
+	actor := r.byPath[path]
 	if name, found := strings.CutPrefix(path, "/users/"); found {
 		actor = r.actors[name]
 	}
