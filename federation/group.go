@@ -242,6 +242,9 @@ func (f *Federation) memberLeft(tx *store.Tx, g *coopfed.Coop, actorIRI string, 
 				return err
 			}
 		}
+		if err := tx.UnlistGroupActivities(g.ID, p.ObjectIRI); err != nil {
+			return err
+		}
 	}
 	if len(posts) == 0 && !tell {
 		return nil // nothing of the actor's was relayed: members have nothing to drop
@@ -608,6 +611,9 @@ func (k *groupKind) deleted(ctx context.Context, in *incoming) error {
 		if err := in.tx.SetGroupPostState(g.ID, p.ObjectIRI, coopfed.PostDeleted); err != nil {
 			return err
 		}
+		if err := in.tx.UnlistGroupActivities(g.ID, p.ObjectIRI); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -644,6 +650,9 @@ func (f *Federation) relayLocal(tx *store.Tx, c *coopfed.Coop, l *coopfed.Listin
 			if err := tx.SetGroupPostState(g.ID, l.IRI, coopfed.PostDeleted); err != nil {
 				return err
 			}
+			if err := tx.UnlistGroupActivities(g.ID, l.IRI); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := f.relay(tx, g, l, author, raw); err != nil {
@@ -677,6 +686,9 @@ func (f *Federation) removeFromGroup(tx *store.Tx, g *coopfed.Group, objectIRI, 
 		return coopfed.Errorf(coopfed.ECONFLICT, "the listing was removed from the group already")
 	}
 	if err := tx.SetGroupPostState(g.ID, objectIRI, coopfed.PostRemoved); err != nil {
+		return err
+	}
+	if err := tx.UnlistGroupActivities(g.ID, objectIRI); err != nil {
 		return err
 	}
 	if _, err := tx.DropListingVia(objectIRI, groupIRI); err != nil {

@@ -408,6 +408,18 @@ func (f *Federation) updateListing(tx *store.Tx, c *coopfed.Coop, l *coopfed.Lis
 	if err := tx.UpdateListing(l); err != nil {
 		return err
 	}
+	if err := f.sendListingUpdate(tx, c, l, now); err != nil {
+		return err
+	}
+	if l.OpenAt(now) {
+		return f.notifyMatches(tx, l)
+	}
+	return nil
+}
+
+// sendListingUpdate sends a changed local listing as Update(Note) to the
+// coop's followers and to the groups the listing is in.
+func (f *Federation) sendListingUpdate(tx *store.Tx, c *coopfed.Coop, l *coopfed.Listing, now time.Time) error {
 	aud, err := f.listingAudience(tx, c, l, false)
 	if err != nil {
 		return err
@@ -421,13 +433,7 @@ func (f *Federation) updateListing(tx *store.Tx, c *coopfed.Coop, l *coopfed.Lis
 	if _, err := f.sendToFollowersAnd(tx, c, update, l.IRI, false, aud.inboxes); err != nil {
 		return err
 	}
-	if err := f.relayLocal(tx, c, l, aud.local, update); err != nil {
-		return err
-	}
-	if l.OpenAt(now) {
-		return f.notifyMatches(tx, l)
-	}
-	return nil
+	return f.relayLocal(tx, c, l, aud.local, update)
 }
 
 // DeleteListing deletes a coop's listing: the row becomes a tombstone (the

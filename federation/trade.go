@@ -475,9 +475,7 @@ func (f *Federation) takeFromListing(ctx context.Context, tx *store.Tx, t *coopf
 	if err != nil {
 		return err
 	}
-	update := f.wrap("Update", f.iris.Activity(f.newID()), l.ActorIRI, f.listingNote(owner, l), []string{PublicIRI}, []string{f.iris.CoopFollowers(owner.Name)}, tx.Now())
-	update["@context"] = listingContext
-	if _, err := f.sendToFollowers(tx, owner, update, l.IRI, false); err != nil {
+	if err := f.sendListingUpdate(tx, owner, l, tx.Now()); err != nil {
 		return err
 	}
 	if l.State != coopfed.ListingClosed {

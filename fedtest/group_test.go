@@ -1,6 +1,8 @@
 package fedtest_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -213,6 +215,30 @@ func TestMarketGroupThreeInstances(t *testing.T) {
 		if findVia(marketWithVia(t, b, "q=cherries"), cherries) == nil {
 			t.Fatal("B lost its own listing")
 		}
+	})
+
+	t.Run("C trades on an offer it found through the group", func(t *testing.T) {
+		quinces := offerOf("quinces", 50)
+		quinces["reciprocal"] = map[string]any{"credits": "2"}
+		iri := postListing(t, b, quinces)
+		fedtest.Eventually(t, 10*time.Second, "quinces at C", func() bool { return findVia(marketWithVia(t, c, "q=quinces"), iri) != nil })
+		var prop tradeOut
+		if st := c.API(t, http.MethodPost, "/api/v1/coops/farm/trades", map[string]any{
+			"listing": iri, "quantity": map[string]any{"value": 5, "unit": "kilogram"}, "reciprocal": map[string]any{"credits": "10"},
+		}, &prop); st != http.StatusCreated {
+			t.Fatalf("propose: %d", st)
+		}
+		var onB *tradeOut
+		fedtest.Eventually(t, 10*time.Second, "B receives the Offer", func() bool { onB = tradeByIRI(t, b, prop.IRI); return onB != nil })
+		if st := b.API(t, http.MethodPost, fmt.Sprintf("/api/v1/coops/bakery/trades/%d/accept", onB.ID), nil, nil); st != http.StatusOK {
+			t.Fatalf("accept: %d", st)
+		}
+		// The lower quantity reaches C through the group too.
+		fedtest.Eventually(t, 10*time.Second, "45 kg left at C", func() bool {
+			tr := tradeByIRI(t, c, prop.IRI)
+			l, err := c.Store.ListingByIRI(context.Background(), iri)
+			return tr != nil && tr.State == "accepted" && err == nil && l.Available != nil && l.Available.Value == 45
+		})
 	})
 
 	t.Run("when B leaves, its listings leave C's market", func(t *testing.T) {

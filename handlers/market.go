@@ -746,6 +746,14 @@ func (s *Server) getListing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wantsActivity(r) {
+		vias, err := s.store.ListingVias(ctx, []int64{l.ID})
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		for _, v := range vias[l.ID] {
+			l.Audience = append(l.Audience, v.GroupIRI)
+		}
 		s.writeActivity(w, r, s.fed.ListingDocument(c, l))
 		return
 	}

@@ -451,3 +451,16 @@ func (s *Store) GroupPostsOfObject(ctx context.Context, objectIRI string) ([]*co
 func (s *Store) CountGroupPosts(ctx context.Context, groupID int64, state string) (int64, error) {
 	return s.count(ctx, `SELECT COUNT(*) FROM group_posts WHERE group_id = ? AND (? = '' OR state = ?)`, groupID, state, state)
 }
+
+// UnlistGroupActivities takes a group's activities about objects out of
+// its outbox (a moderator removed them, their member left or was banned,
+// their author deleted them), so members who join later do not read them
+// back.
+func (tx *Tx) UnlistGroupActivities(groupID int64, objectIRIs ...string) error {
+	for _, iri := range objectIRIs {
+		if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE activities SET public = FALSE WHERE coop_id = ? AND object_iri = ?`, groupID, iri); err != nil {
+			return fmt.Errorf("store: unlist: %w", err)
+		}
+	}
+	return nil
+}
