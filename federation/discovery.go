@@ -71,8 +71,13 @@ func (f *Federation) NodeInfoLinks() map[string]any {
 
 // NodeInfoUsage holds the counts NodeInfo publishes.
 type NodeInfoUsage struct {
-	Coops      int64
-	LocalPosts int64
+	Coops       int64
+	ActiveCoops int64 // coops that published in the last month
+	LocalPosts  int64
+	// Market is the instance's open statistics in brief, published in
+	// NodeInfo's metadata; nil for none.
+	Market *coopfed.Statistics
+	Groups int64 // market groups hosted here
 }
 
 // NodeInfo returns the NodeInfo 2.1 document. Coops are counted as users:
@@ -90,11 +95,39 @@ func (f *Federation) NodeInfo(u NodeInfoUsage, openRegistrations bool) map[strin
 		"services":          map[string]any{"inbound": []string{}, "outbound": []string{}},
 		"openRegistrations": openRegistrations,
 		"usage": map[string]any{
-			"users":      map[string]any{"total": u.Coops, "activeMonth": u.Coops, "activeHalfyear": u.Coops},
+			"users":      map[string]any{"total": u.Coops, "activeMonth": u.ActiveCoops, "activeHalfyear": u.Coops},
 			"localPosts": u.LocalPosts,
 		},
-		"metadata": map[string]any{"nodeName": f.iris.Domain()},
+		"metadata": f.nodeInfoMetadata(u),
 	}
+}
+
+// nodeInfoMetadata is NodeInfo's metadata: the node's name and, under
+// coopfed, the instance's market figures and where the full ones are.
+func (f *Federation) nodeInfoMetadata(u NodeInfoUsage) map[string]any {
+	meta := map[string]any{"nodeName": f.iris.Domain()}
+	st := u.Market
+	if st == nil {
+		return meta
+	}
+	offers, needs := st.OpenTotals()
+	var agreed, fulfilled, motions int64
+	var turnout float64
+	for _, m := range st.Months {
+		agreed, fulfilled, motions = agreed+m.Agreed, fulfilled+m.Fulfilled, motions+m.Motions
+		turnout += m.Turnout * float64(m.Motions)
+	}
+	if motions > 0 {
+		turnout /= float64(motions)
+	}
+	meta["coopfed"] = map[string]any{
+		"statistics":  f.iris.Base() + RouteStatistics,
+		"activeCoops": st.ActiveCoops, "groups": u.Groups, "openOffers": offers, "openNeeds": needs,
+		// The last twelve months.
+		"tradesAgreed": agreed, "tradesFulfilled": fulfilled, "motionsHeld": motions,
+		"meanTurnout": float64(int64(turnout*1000+0.5)) / 1000,
+	}
+	return meta
 }
 
 // HostMeta returns the XRD host-meta document pointing at WebFinger, which

@@ -193,7 +193,10 @@ func goldenDocuments(t testing.TB) map[string][]byte {
 	}
 	put("actor-instance.json", inst)
 	put("nodeinfo-links.json", f.NodeInfoLinks())
-	put("nodeinfo-2.1.json", f.NodeInfo(NodeInfoUsage{Coops: 1, LocalPosts: 1}, false))
+	put("nodeinfo-2.1.json", f.NodeInfo(NodeInfoUsage{Coops: 1, ActiveCoops: 1, LocalPosts: 1, Groups: 1, Market: &coopfed.Statistics{
+		Coops: 1, ActiveCoops: 1, Open: []coopfed.CategoryCount{{Kind: "offer", Category: "bread", Count: 3}, {Kind: "need", Category: "flour", Count: 1}},
+		Months: []coopfed.MonthFigures{{Month: "2026-02", Agreed: 2, Fulfilled: 1, Motions: 1, Turnout: 0.75}, {Month: "2026-03", Agreed: 1}},
+	}}, false))
 	docs["host-meta.xml"] = f.HostMeta()
 
 	// A locked coop: alice's Follow waits, then the admin approves it.

@@ -89,7 +89,7 @@ func decode(r *http.Request, v any) error {
 func (s *Server) coopJSON(c *coopfed.Coop) map[string]any {
 	return map[string]any{
 		"name": c.Name, "handle": c.Name + "@" + s.iris.Host(), "id": s.iris.Coop(c.Name),
-		"display_name": c.DisplayName, "summary": c.Summary, "locked": c.Locked,
+		"display_name": c.DisplayName, "summary": c.Summary, "region": c.Region, "locked": c.Locked,
 		"created_at": c.CreatedAt.UTC().Format(time.RFC3339),
 	}
 }
@@ -113,6 +113,7 @@ func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		DisplayName *string `json:"display_name"`
 		Summary     *string `json:"summary"`
+		Region      *string `json:"region"`
 		Locked      *bool   `json:"locked"`
 	}
 	if err := decode(r, &in); err != nil {
@@ -123,6 +124,9 @@ func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Summary != nil {
 		c.Summary = strings.TrimSpace(*in.Summary)
+	}
+	if in.Region != nil {
+		c.Region = strings.TrimSpace(*in.Region)
 	}
 	if in.Locked != nil {
 		c.Locked = *in.Locked

@@ -508,6 +508,12 @@ func (s *Server) marketQuery(ctx context.Context, q url.Values) (store.MarketQue
 		}
 		mq.ActorIRI = iri
 	}
+	if v := strings.TrimSpace(q.Get("group")); v != "" {
+		if !coopfed.ValidActorIRI(v) {
+			fields["group"] = "the IRI of a group or relay"
+		}
+		mq.Group = v
+	}
 	if v := q.Get("near"); v != "" {
 		lat, lon, ok := parseNear(v)
 		if !ok {
@@ -675,6 +681,10 @@ func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) error 
 			item["trade"], item["listing"], item["actor"] = n.ActivityIRI, side(n.ListingIRI), n.ActorIRI
 		case coopfed.NotifyFollowRequest:
 			item["follow"], item["actor"] = n.ActivityIRI, n.ActorIRI
+		case coopfed.NotifyGroupJoin:
+			item["follow"], item["actor"], item["group"] = n.ActivityIRI, n.ActorIRI, n.ListingIRI
+		case coopfed.NotifyReport:
+			item["report"], item["actor"] = n.ActivityIRI, n.ActorIRI
 		default:
 			item["need"], item["offer"] = side(n.NeedIRI), side(n.OfferIRI)
 		}
@@ -769,7 +779,8 @@ func (s *Server) getListing(w http.ResponseWriter, r *http.Request) {
 // getMarket is the market's search page: the API's search as a form.
 func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	data := map[string]any{"Q": q.Get("q"), "Kind": q.Get("kind"), "Category": q.Get("category"), "Near": q.Get("near"), "Radius": q.Get("radius_km"), "Sort": q.Get("sort")}
+	data := map[string]any{"Q": q.Get("q"), "Kind": q.Get("kind"), "Category": q.Get("category"), "Near": q.Get("near"), "Radius": q.Get("radius_km"), "Sort": q.Get("sort"),
+		"Group": q.Get("group"), "CoopFilter": q.Get("coop")}
 	mq, err := s.marketQuery(r.Context(), q)
 	var e *coopfed.Error
 	if errors.As(err, &e) && e.Code == coopfed.EINVALID {

@@ -288,11 +288,20 @@ func (s *Server) notificationRow(ctx context.Context, c *coopfed.Coop, n *coopfe
 		}
 	case coopfed.NotifyFollowRequest:
 		row.AnswerURL = dashboardURL(c.Name) + "#followers"
+	case coopfed.NotifyGroupJoin:
+		row.AnswerURL = groupsAdminURL(c.Name) + "#run"
+		if g, err := s.fed.LocalActor(ctx, n.ListingIRI); err == nil {
+			row.ListingURL, row.ListingText = n.ListingIRI, g.Title()
+		}
+	case coopfed.NotifyReport:
+		row.AnswerURL = reportsURL(c.Name)
 	}
 	if n.ActorIRI != "" {
-		a, _ := s.store.RemoteActor(ctx, n.ActorIRI)
-		f := newFollowRow(n.ActorIRI, a, "", n.CreatedAt)
-		row.ActorURL, row.ActorText = f.URL, f.Handle
+		acc := s.accountOf(ctx, n.ActorIRI, nil)
+		row.ActorURL, row.ActorText = acc.URL, acc.Handle
+		if acc.Handle != acc.IRI {
+			row.ActorText = "@" + acc.Handle
+		}
 	}
 	return row
 }

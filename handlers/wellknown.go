@@ -67,7 +67,17 @@ func (s *Server) getNodeInfo(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	doc := s.fed.NodeInfo(federation.NodeInfoUsage{Coops: int64(len(coops)), LocalPosts: posts}, false)
+	st, err := s.store.InstanceStatistics(r.Context(), s.store.Now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	groups, err := s.store.Groups(r.Context(), 0)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	doc := s.fed.NodeInfo(federation.NodeInfoUsage{Coops: int64(len(coops)), ActiveCoops: st.ActiveCoops, LocalPosts: posts, Market: st, Groups: int64(len(groups))}, false)
 	writeJSON(w, http.StatusOK, `application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"; charset=utf-8`, doc)
 }
 

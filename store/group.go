@@ -464,3 +464,61 @@ func (tx *Tx) UnlistGroupActivities(groupID int64, objectIRIs ...string) error {
 	}
 	return nil
 }
+
+// KnownGroup is a market group or relay this instance knows: one of its
+// own, or a remote one a local coop joined or that brought listings.
+type KnownGroup struct {
+	IRI   string
+	Local *coopfed.Group // set for the instance's own groups
+	Actor *coopfed.RemoteActor
+	// Joined counts the local coops that are accepted members; Held the
+	// listings in this instance's market that came through it.
+	Joined int64
+	Held   int64
+}
+
+// KnownGroups lists the instance's own groups, then the remote groups and
+// relays it knows, by IRI. localIRI builds a local group's IRI.
+func (s *Store) KnownGroups(ctx context.Context, localIRI func(name string) string) ([]KnownGroup, error) {
+	local, err := s.Groups(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []KnownGroup
+	for _, g := range local {
+		out = append(out, KnownGroup{IRI: localIRI(g.Name), Local: g})
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+actorColumns+` FROM remote_actors a WHERE
+		(a.type = 'Group' AND (EXISTS (SELECT 1 FROM following f WHERE f.actor_iri = a.iri)
+			OR EXISTS (SELECT 1 FROM listing_groups lg WHERE lg.group_iri = a.iri)))
+		OR (a.type IN ('Application', 'Service') AND EXISTS (SELECT 1 FROM following f JOIN coops c ON c.id = f.coop_id
+			WHERE f.actor_iri = a.iri AND c.kind = 'coop'))
+		ORDER BY a.iri`)
+	if err != nil {
+		return nil, fmt.Errorf("store: known groups: %w", err)
+	}
+	for rows.Next() {
+		a, err := scanActor(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, KnownGroup{IRI: a.IRI, Actor: a})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		k := &out[i]
+		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM following f JOIN coops c ON c.id = f.coop_id
+			WHERE f.actor_iri = ? AND f.state = 'accepted' AND c.kind = 'coop'`, k.IRI).Scan(&k.Joined); err != nil {
+			return nil, fmt.Errorf("store: known groups: %w", err)
+		}
+		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM listing_groups lg JOIN listings l ON l.id = lg.listing_id
+			WHERE lg.group_iri = ? AND l.coop_id IS NULL`, k.IRI).Scan(&k.Held); err != nil {
+			return nil, fmt.Errorf("store: known groups: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -310,6 +310,9 @@ type MarketQuery struct {
 	Kind     string // offer, need or "" for both
 	Category string
 	ActorIRI string // one coop's listings
+	// Group keeps the listings that came through one group or relay (or,
+	// for local ones, were addressed to it).
+	Group string
 	// Near and RadiusKm keep the listings with coordinates within
 	// RadiusKm of Near (a latitude and a longitude).
 	Near     *[2]float64
@@ -369,6 +372,9 @@ func (s *Store) SearchListings(ctx context.Context, q MarketQuery) ([]MarketHit,
 	}
 	if q.ActorIRI != "" {
 		where, args = append(where, `l.actor_iri = ?`), append(args, q.ActorIRI)
+	}
+	if q.Group != "" {
+		where, args = append(where, `EXISTS (SELECT 1 FROM listing_groups lg WHERE lg.listing_id = l.id AND lg.group_iri = ?)`), append(args, q.Group)
 	}
 	if q.Near != nil {
 		return s.searchNear(ctx, q, fts, where, args)

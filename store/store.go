@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coopfed/coopfed"
@@ -34,6 +35,11 @@ type Store struct {
 	now   func() time.Time
 	cache cache
 	hot   map[string]*sql.Stmt // prepared write statements, by query text
+
+	// dir is the directory of coops seen in groups, computed at dirAt.
+	dirMu sync.Mutex
+	dir   []DirectoryEntry
+	dirAt time.Time
 }
 
 // Option configures a Store.

@@ -40,6 +40,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2 Jan 2006 15:04 UTC")
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// percent writes a share (0 to 1) as a whole percentage.
+	"percent": func(v float64) string { return fmt.Sprintf("%.0f %%", v*100) },
 	// html marks sanitised HTML as safe; only values produced by the
 	// sanitize package or by sanitize.Text may be passed to it.
 	"html": func(s string) template.HTML { return template.HTML(s) },
