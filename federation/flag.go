@@ -302,23 +302,8 @@ func (f *Federation) ForwardReport(ctx context.Context, c *coopfed.Coop, id int6
 	if inst, err := f.RemoteInstanceActor(ctx, target.Host); err == nil {
 		inbox = inst.DeliveryInbox()
 	}
-	objects := []any{r.TargetActor}
-	for _, o := range r.Objects {
-		// Why: the remote server judges its own account's objects; ours
-		// or a third server's mean nothing to it.
-		if SameHost(o, target.Host) && o != r.TargetActor {
-			objects = append(objects, o)
-		}
-	}
-	flagIRI := f.iris.Activity(f.newID())
-	doc := map[string]any{
-		"@context": ContextActivityStreams,
-		"id":       flagIRI,
-		"type":     "Flag",
-		"actor":    f.iris.InstanceActor(),
-		"object":   objects,
-		"content":  r.Comment,
-	}
+	doc := f.flagDocument(r, target.Host)
+	flagIRI := doc["id"].(string)
 	err = f.store.Update(ctx, func(tx *store.Tx) error {
 		if err := tx.ReportForwarded(r.ID, flagIRI); err != nil {
 			return err
@@ -330,6 +315,26 @@ func (f *Federation) ForwardReport(ctx context.Context, c *coopfed.Coop, id int6
 	}
 	f.delivery.wake()
 	return nil
+}
+
+// flagDocument is the Flag that forwards a report to the server at host:
+// Mastodon's shape, the account first, then those of its objects that are
+// on that server (a server judges its own accounts' objects only).
+func (f *Federation) flagDocument(r *coopfed.Report, host string) map[string]any {
+	objects := []any{r.TargetActor}
+	for _, o := range r.Objects {
+		if SameHost(o, host) && o != r.TargetActor {
+			objects = append(objects, o)
+		}
+	}
+	return map[string]any{
+		"@context": ContextActivityStreams,
+		"id":       f.iris.Activity(f.newID()),
+		"type":     "Flag",
+		"actor":    f.iris.InstanceActor(),
+		"object":   objects,
+		"content":  r.Comment,
+	}
 }
 
 // sendAsInstance stores an activity of the instance actor and queues it,

@@ -200,3 +200,22 @@ func (s *Store) Outbox(ctx context.Context, coopID int64, offset, limit int) ([]
 func (s *Store) CountOutbox(ctx context.Context, coopID int64) (int64, error) {
 	return s.count(ctx, `SELECT COUNT(*) FROM activities WHERE coop_id = ? AND public = 1`, coopID)
 }
+
+// ActivitiesOf returns a local actor's activities of one type, oldest
+// first (the instance actor's when actorID is 0).
+func (s *Store) ActivitiesOf(ctx context.Context, actorID int64, typ string) ([]*coopfed.Activity, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE COALESCE(coop_id, 0) = ? AND type = ? ORDER BY id`, actorID, typ)
+	if err != nil {
+		return nil, fmt.Errorf("store: activities: %w", err)
+	}
+	defer rows.Close()
+	var out []*coopfed.Activity
+	for rows.Next() {
+		a, err := scanActivity(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -161,3 +161,42 @@ func TestBlockAndUnblock(t *testing.T) {
 		}
 	}
 }
+
+// The group commands run a market group beside a coop: create it, list
+// it, refuse bad input, ban and lift the ban; a ban queues the group's
+// Remove for its members.
+func TestGroupCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "coopfed.db")
+	runOK(t, "coop", "create", "hub", "--db", db)
+	runOK(t, "group", "create", "market", "--coop", "hub", "--topic", "Food surplus", "--region", "Yorkshire", "--approve", "--db", db)
+	if out := runOK(t, "group", "list", "--db", db); !strings.Contains(out, "market\tmarket\trun by hub\tapproved\t0 members\tYorkshire") {
+		t.Fatalf("group list:\n%s", out)
+	}
+	var out, errOut bytes.Buffer
+	for _, bad := range [][]string{
+		{"group", "create", "hub", "--coop", "hub", "--db", db},                  // the name is the coop's
+		{"group", "create", "Bad Name", "--coop", "hub", "--db", db},             // not a handle
+		{"group", "create", "other", "--db", db},                                 // no owner
+		{"group", "ban", "market", "--actor", "https://x.example/u", "--db", db}, // no --url
+		{"group", "frobnicate", "--db", db},
+	} {
+		if err := run(context.Background(), bad, &out, &errOut); err == nil {
+			t.Errorf("coopfed %s succeeded", strings.Join(bad, " "))
+		}
+	}
+	runOK(t, "group", "ban", "market", "--actor", "https://x.example/users/spam", "--reason", "spam", "--url", "https://hub.example", "--db", db)
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := st.GroupByName(context.Background(), "market")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bans, err := st.GroupBans(context.Background(), g.ID)
+	st.Close()
+	if err != nil || len(bans) != 1 || bans[0].Reason != "spam" {
+		t.Fatalf("bans %+v %v", bans, err)
+	}
+	runOK(t, "group", "unban", "market", "--actor", "https://x.example/users/spam", "--db", db)
+}

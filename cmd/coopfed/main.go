@@ -67,6 +67,7 @@ const usage = `usage:
   coopfed coop create NAME [flags]   add a coop to the instance
   coopfed token create --coop NAME   print a new admin API token for a coop
   coopfed member add|remove|list     manage a coop's members (who vote)
+  coopfed group create|list|update|members|ban|unban|remove   run the instance's market groups
   coopfed backup --out FILE          copy the database while the server runs
   coopfed export --coop NAME         write a coop's data as JSON
   coopfed block --domain D | --actor IRI   refuse everything from a domain or account (unblock lifts it)
@@ -100,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return tokenCreate(ctx, args[2:], stdout, stderr)
 	case "member":
 		return memberCmd(ctx, args[1:], stdout, stderr)
+	case "group":
+		return groupCmd(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args[1:], stdout, stderr)
 	case "export":
