@@ -141,12 +141,19 @@ func (i *Instance) SeedFollowing(tb testing.TB, actorIRIs []string) {
 // instance's coop, directly in the store, in one transaction.
 func (i *Instance) SeedFollowers(tb testing.TB, actors []*coopfed.RemoteActor) {
 	tb.Helper()
+	i.SeedFollowersOf(tb, i.Coop.ID, actors)
+}
+
+// SeedFollowersOf is SeedFollowers for any local actor (a group: its
+// members).
+func (i *Instance) SeedFollowersOf(tb testing.TB, actorID int64, actors []*coopfed.RemoteActor) {
+	tb.Helper()
 	err := i.Store.Update(context.Background(), func(tx *store.Tx) error {
 		for n, a := range actors {
 			if err := tx.PutRemoteActor(a); err != nil {
 				return err
 			}
-			fl := &coopfed.Follower{CoopID: i.Coop.ID, ActorIRI: a.IRI, FollowIRI: fmt.Sprintf("%s/follows/%d", a.IRI, n), State: coopfed.FollowAccepted}
+			fl := &coopfed.Follower{CoopID: actorID, ActorIRI: a.IRI, FollowIRI: fmt.Sprintf("%s/follows/%d", a.IRI, n), State: coopfed.FollowAccepted}
 			if err := tx.PutFollower(fl); err != nil {
 				return err
 			}

@@ -62,6 +62,10 @@ type Config struct {
 	// other hosts.
 	BaseURL string
 	Now     time.Time
+	// Groups, when set, are market groups the remote listings came
+	// through: listing i through Groups[i % len], and every fifth through
+	// the next one too (a listing reached through two groups).
+	Groups []string
 }
 
 // GenerateListings fills the database behind s with cfg.N listings in one
@@ -117,14 +121,37 @@ func GenerateListings(ctx context.Context, s *store.Store, cfg Config) error {
 		return err
 	}
 	defer stmt.Close()
+	via, err := tx.PrepareContext(ctx, `INSERT INTO listing_groups (listing_id, group_iri, announce_iri, added_at) VALUES (?, ?, '', ?)`)
+	if err != nil {
+		return err
+	}
+	defer via.Close()
 	g := NewGenerator(cfg)
 	for i := 0; i < cfg.N; i++ {
-		args, err := store.ListingArgs(g.Listing(i))
+		l := g.Listing(i)
+		args, err := store.ListingArgs(l)
 		if err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		res, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
 			return fmt.Errorf("storetest: listing %d: %w", i, err)
+		}
+		if len(cfg.Groups) == 0 || l.CoopID != 0 {
+			continue
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		groups := []string{cfg.Groups[i%len(cfg.Groups)]}
+		if i%5 == 0 && len(cfg.Groups) > 1 {
+			groups = append(groups, cfg.Groups[(i+1)%len(cfg.Groups)])
+		}
+		for _, gr := range groups {
+			if _, err := via.ExecContext(ctx, id, gr, cfg.Now.UnixMilli()); err != nil {
+				return fmt.Errorf("storetest: listing %d via %s: %w", i, gr, err)
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO listings_fts(listings_fts) VALUES ('rebuild')`); err != nil {
