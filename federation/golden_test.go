@@ -286,30 +286,37 @@ func TestGolden(t *testing.T) {
 			if !ok {
 				t.Fatalf("no document %s", name)
 			}
-			if strings.HasSuffix(name, ".json") {
-				var buf bytes.Buffer
-				// json.Indent keeps key order and does not re-escape <, >, &.
-				if err := json.Indent(&buf, got, "", "  "); err != nil {
-					t.Fatalf("not JSON: %v\n%s", err, got)
-				}
-				got = buf.Bytes()
-			}
-			got = append(bytes.TrimRight(got, "\n"), '\n')
-			path := filepath.Join("testdata", "golden", name)
-			if *updateGolden {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			wantBytes, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, wantBytes) {
-				t.Errorf("%s differs from the golden file (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", name, got, wantBytes)
-			}
+			compareGolden(t, name, got)
 		})
+	}
+}
+
+// compareGolden compares a document with its golden file in
+// testdata/golden, JSON indented in its own key order (json.Indent does
+// not re-escape <, >, &), or rewrites the file when run with -update.
+func compareGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	if strings.HasSuffix(name, ".json") {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, got, "", "  "); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, got)
+		}
+		got = buf.Bytes()
+	}
+	got = append(bytes.TrimRight(got, "\n"), '\n')
+	path := filepath.Join("testdata", "golden", name)
+	if *updateGolden {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -130,25 +128,7 @@ func TestGroupGolden(t *testing.T) {
 			if !bytes.Equal(docs[name], again[name]) {
 				t.Fatalf("differs between two identical runs:\n%s\n%s", docs[name], again[name])
 			}
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, docs[name], "", "  "); err != nil {
-				t.Fatalf("not JSON: %v", err)
-			}
-			got := append(bytes.TrimRight(buf.Bytes(), "\n"), '\n')
-			path := filepath.Join("testdata", "golden", name)
-			if *updateGolden {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", name, got, want)
-			}
+			compareGolden(t, name, docs[name])
 		})
 	}
 	decode := func(name string) map[string]any {

@@ -1,11 +1,8 @@
 package federation
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -135,25 +132,7 @@ func TestMotionGolden(t *testing.T) {
 			if !ok {
 				t.Fatalf("no document %s", name)
 			}
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, got, "", "  "); err != nil {
-				t.Fatalf("not JSON: %v\n%s", err, got)
-			}
-			buf.WriteByte('\n')
-			path := filepath.Join("testdata", "golden", name)
-			if *updateGolden {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s differs from the golden file (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", name, buf.Bytes(), want)
-			}
+			compareGolden(t, name, got)
 		})
 	}
 }

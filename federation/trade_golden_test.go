@@ -1,10 +1,8 @@
 package federation
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -60,25 +58,7 @@ func TestTradeGolden(t *testing.T) {
 	docs := tradeGoldenDocuments(t)
 	for _, name := range tradeGoldenFiles {
 		t.Run(name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, docs[name], "", "  "); err != nil {
-				t.Fatalf("not JSON: %v", err)
-			}
-			got := append(bytes.TrimRight(buf.Bytes(), "\n"), '\n')
-			path := filepath.Join("testdata", "golden", name)
-			if *updateGolden {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("differs from the golden file\n--- got\n%s\n--- want\n%s", got, want)
-			}
+			compareGolden(t, name, docs[name])
 		})
 	}
 	var o offerJSON
