@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/coopfed/coopfed"
@@ -73,6 +75,17 @@ func (f *Federation) FetchJSON(ctx context.Context, iri string) ([]byte, string,
 		f.metrics.RemoteFetch("error")
 		return nil, "", coopfed.Errorf(coopfed.EUNAVAILABLE, "fetching %s: status %d", u, resp.StatusCode)
 	}
+	// Why: Mastodon's rule (valid_activitypub_content_type?). A host that
+	// lets its users upload files serves them as text/html, text/plain or
+	// application/json from its own origin; without this check such a file
+	// would pass every origin check and be taken for an actor, key or post.
+	if ct := resp.Header.Get("Content-Type"); !isFetchedActivityMediaType(ct) {
+		f.metrics.RemoteFetch("error")
+		if ct == "" {
+			ct = "none"
+		}
+		return nil, "", coopfed.Errorf(coopfed.EUNAVAILABLE, "%s is not an ActivityPub document (content type %q)", u, ct)
+	}
 	body, err := transport.ReadBody(resp.Body, transport.DefaultMaxBody)
 	if err != nil {
 		f.metrics.RemoteFetch("error")
@@ -80,6 +93,48 @@ func (f *Federation) FetchJSON(ctx context.Context, iri string) ([]byte, string,
 	}
 	f.metrics.RemoteFetch("ok")
 	return body, resp.Request.URL.String(), nil
+}
+
+// isFetchedActivityMediaType reports whether a fetched response's
+// Content-Type names an ActivityPub document: application/activity+json
+// (any parameters), or application/ld+json whose profile parameter, a
+// space-separated list, contains the ActivityStreams context. Type and
+// parameter names are compared case-insensitively and the profile may be
+// quoted or not, as RFC 9110 allows. Unlike inbox POSTs, ld+json without a
+// profile is refused: it is what Mastodon refuses too, and any JSON-LD
+// document (a schema.org page, say) would otherwise pass.
+func isFetchedActivityMediaType(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		// Why: peers write the profile unquoted
+		// (profile=https://www.w3.org/ns/activitystreams), which RFC 9110
+		// forbids ("/" and ":" are not token characters) but Mastodon
+		// accepts; read such a header parameter by parameter instead.
+		mt, params = looseMediaType(ct)
+	}
+	switch mt {
+	case "application/activity+json":
+		return true
+	case "application/ld+json":
+		return slices.Contains(strings.Fields(params["profile"]), ContextActivityStreams)
+	}
+	return false
+}
+
+// looseMediaType splits a Content-Type at its semicolons into a lower-case
+// media type and parameters whose names are lower-cased and whose values
+// lose their surrounding quotes.
+func looseMediaType(ct string) (string, map[string]string) {
+	parts := strings.Split(ct, ";")
+	params := map[string]string{}
+	for _, p := range parts[1:] {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		params[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return strings.ToLower(strings.TrimSpace(parts[0])), params
 }
 
 // FetchActor fetches a remote actor, checks it and refreshes the cache.

@@ -326,6 +326,17 @@ func TestHostileInboxRequestsChangeNothing(t *testing.T) {
 			build: func(t *testing.T, e *hostileEnv) *http.Request {
 				return e.alice.NewSignedPost(e.inbox, mustJSON(t, activity(e.alice, "Follow", e.inst.ActorIRI())), fedtest.Signature{KeyID: e.remote.URL + "/users/ghost#main-key"})
 			}},
+		{name: "key document served as application/json (first contact)", want: http.StatusUnauthorized, reason: "not an ActivityPub document",
+			// Why: Mastodon's fetch rule; a file uploaded to a real host
+			// and served as plain JSON must not pass as an actor's key.
+			setup: func(t *testing.T, e *hostileEnv) func() {
+				e.remote.SetContentType("/users/mallory", "application/json")
+				return func() { e.remote.SetContentType("/users/mallory", "application/activity+json") }
+			},
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				req, _ := e.mallory.NewPost(e.inbox, activity(e.mallory, "Follow", e.inst.ActorIRI()))
+				return req
+			}},
 		{name: "keyId on an unreachable server", want: http.StatusUnauthorized, reason: "could not reach",
 			build: func(t *testing.T, e *hostileEnv) *http.Request {
 				iri := "http://" + freeLoopbackAddr(t) + "/users/ghost"

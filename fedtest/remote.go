@@ -39,7 +39,8 @@ type Remote struct {
 	docs        map[string][]byte
 	received    []Received
 	inboxStatus int
-	unsigned    []string // paths fetched without a signature
+	types       map[string]string // Content-Type served at a path instead of application/activity+json
+	unsigned    []string          // paths fetched without a signature
 }
 
 // Received is one POST to one of the remote's inboxes.
@@ -127,6 +128,17 @@ func (r *Remote) SetDoc(path string, body []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.docs[path] = body
+}
+
+// SetContentType makes GETs of path answer with Content-Type ct instead of
+// application/activity+json (a file served as HTML, plain JSON...).
+func (r *Remote) SetContentType(path, ct string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.types == nil {
+		r.types = map[string]string{}
+	}
+	r.types[path] = ct
 }
 
 // SetInboxStatus sets the status the inboxes answer (default 202).
@@ -289,13 +301,17 @@ func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
 	if name, found := strings.CutPrefix(path, "/users/"); found {
 		actor = r.actors[name]
 	}
+	ct, custom := r.types[path]
 	r.mu.Unlock()
+	if !custom {
+		ct = "application/activity+json"
+	}
 	switch {
 	case ok:
-		w.Header().Set("Content-Type", "application/activity+json")
+		w.Header().Set("Content-Type", ct)
 		w.Write(doc)
 	case actor != nil:
-		w.Header().Set("Content-Type", "application/activity+json")
+		w.Header().Set("Content-Type", ct)
 		json.NewEncoder(w).Encode(actor.Document())
 	default:
 		http.NotFound(w, req)
