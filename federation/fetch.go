@@ -336,17 +336,61 @@ func (f *Federation) LookupHandle(ctx context.Context, handle string) (*coopfed.
 	if a, err := f.store.RemoteActorByHandle(ctx, user, host); err == nil && f.now().Sub(a.FetchedAt) < f.actorTTL {
 		return a, nil
 	}
-	iri, err := f.webfinger(ctx, user, host)
+	iri, _, err := f.webfinger(ctx, user, host)
 	if err != nil {
 		return nil, err
 	}
 	if f.iris.IsLocal(iri) {
 		return nil, coopfed.Errorf(coopfed.EINVALID, "%s is a coop of this instance", handle)
 	}
+	if !SameHost(iri, host) {
+		return f.fetchDelegatedActor(ctx, user, host, iri)
+	}
 	return f.FetchActor(ctx, iri)
 }
 
-func (f *Federation) webfinger(ctx context.Context, user, host string) (string, error) {
+// fetchDelegatedActor fetches an actor that the WebFinger of user@host
+// places on another host, and keeps it only when that host confirms the
+// handle. Why: a server answers WebFinger for its own domain, so any server
+// could name another server's actor as one of its handles; Mastodon's
+// account resolution refuses an answer that does not loop back. A real
+// delegation (a Mastodon with LOCAL_DOMAIN example.com and WEB_DOMAIN
+// social.example.com) passes: the actor's host, asked for
+// preferredUsername@its-host, links back to the same actor and gives
+// acct:user@host as the subject.
+func (f *Federation) fetchDelegatedActor(ctx context.Context, user, host, iri string) (*coopfed.RemoteActor, error) {
+	if f.iris.IsLocal(iri) {
+		return nil, coopfed.Errorf(coopfed.EINVALID, "%s is a local IRI", iri)
+	}
+	body, final, err := f.FetchJSON(ctx, iri)
+	if err != nil {
+		return nil, err
+	}
+	var doc actorDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, coopfed.Errorf(coopfed.EINVALID, "actor %s: %v", iri, err)
+	}
+	a, err := f.checkActor(&doc, iri, final)
+	if err != nil {
+		return nil, err
+	}
+	refused := coopfed.Errorf(coopfed.EFORBIDDEN, "%s@%s names an actor on %s, which does not confirm that handle", user, host, HostOf(a.IRI))
+	if a.PreferredUsername == "" {
+		return nil, refused
+	}
+	back, subject, err := f.webfinger(ctx, a.PreferredUsername, HostOf(a.IRI))
+	if err != nil || back != a.IRI || !strings.EqualFold(strings.TrimPrefix(subject, "acct:"), user+"@"+host) {
+		return nil, refused
+	}
+	if err := f.store.PutRemoteActor(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// webfinger resolves acct:user@host to the actor IRI its self link names,
+// with the subject of the answer.
+func (f *Federation) webfinger(ctx context.Context, user, host string) (string, string, error) {
 	schemes := []string{"https"}
 	if f.allowPrivate {
 		// Local development and tests run peers over plain http.
@@ -356,58 +400,61 @@ func (f *Federation) webfinger(ctx context.Context, user, host string) (string, 
 	for _, scheme := range schemes {
 		q := url.Values{"resource": {"acct:" + user + "@" + host}}
 		target := scheme + "://" + host + RouteWebFinger + "?" + q.Encode()
-		iri, err := f.webfingerAt(ctx, target)
+		iri, subject, err := f.webfingerAt(ctx, target)
 		if err == nil {
-			return iri, nil
+			return iri, subject, nil
 		}
 		lastErr = err
 	}
-	return "", lastErr
+	return "", "", lastErr
 }
 
-func (f *Federation) webfingerAt(ctx context.Context, target string) (string, error) {
+// webfingerAt asks a WebFinger URL and returns the self link's actor IRI
+// and the subject of the answer.
+func (f *Federation) webfingerAt(ctx context.Context, target string) (string, string, error) {
 	u, err := transport.CheckURL(target, f.allowPrivate)
 	if err != nil {
-		return "", coopfed.Errorf(coopfed.EINVALID, "webfinger: %v", err)
+		return "", "", coopfed.Errorf(coopfed.EINVALID, "webfinger: %v", err)
 	}
 	if blocked, _ := f.store.DomainBlocked(ctx, u.Host); blocked {
-		return "", coopfed.Errorf(coopfed.EFORBIDDEN, "domain %s is blocked", u.Hostname())
+		return "", "", coopfed.Errorf(coopfed.EFORBIDDEN, "domain %s is blocked", u.Hostname())
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	req.Header.Set("Accept", "application/jrd+json, application/json")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return "", f.unreachable(u.Host, err)
+		return "", "", f.unreachable(u.Host, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return "", coopfed.Errorf(coopfed.ENOTFOUND, "no account %s", u.Query().Get("resource"))
+		return "", "", coopfed.Errorf(coopfed.ENOTFOUND, "no account %s", u.Query().Get("resource"))
 	} else if resp.StatusCode != http.StatusOK {
-		return "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: status %d", u.Host, resp.StatusCode)
+		return "", "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: status %d", u.Host, resp.StatusCode)
 	}
 	body, err := transport.ReadBody(resp.Body, 256<<10)
 	if err != nil {
-		return "", f.unreachable(u.Host, err)
+		return "", "", f.unreachable(u.Host, err)
 	}
 	var jrd struct {
-		Links []struct {
+		Subject string `json:"subject"`
+		Links   []struct {
 			Rel  string `json:"rel"`
 			Type string `json:"type"`
 			Href string `json:"href"`
 		} `json:"links"`
 	}
 	if err := json.Unmarshal(body, &jrd); err != nil {
-		return "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: the answer is not JSON", u.Host)
+		return "", "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: the answer is not JSON", u.Host)
 	}
 	for _, l := range jrd.Links {
 		if l.Rel == "self" && (l.Type == "application/activity+json" || strings.HasPrefix(l.Type, "application/ld+json")) && l.Href != "" {
-			return l.Href, nil
+			return l.Href, jrd.Subject, nil
 		}
 	}
-	return "", coopfed.Errorf(coopfed.ENOTFOUND, "webfinger %s: no ActivityPub actor", u.Host)
+	return "", "", coopfed.Errorf(coopfed.ENOTFOUND, "webfinger %s: no ActivityPub actor", u.Host)
 }
 
 var errNoKey = errors.New("federation: no usable key")

@@ -363,7 +363,7 @@ func (f *Federation) RemoteInstanceActor(ctx context.Context, host string) (*coo
 	for _, scheme := range schemes {
 		origin := scheme + "://" + host + "/"
 		q := url.Values{"resource": {origin}}
-		iri, err := f.webfingerAt(ctx, scheme+"://"+host+RouteWebFinger+"?"+q.Encode())
+		iri, _, err := f.webfingerAt(ctx, scheme+"://"+host+RouteWebFinger+"?"+q.Encode())
 		if err != nil {
 			lastErr = err
 			continue

@@ -66,3 +66,37 @@ func TestFollowRefusesActorNotServedAsActivityPub(t *testing.T) {
 		}
 	}
 }
+
+// A handle resolves to an actor on another host only when that host
+// confirms it: a server may delegate its handles (Mastodon's LOCAL_DOMAIN
+// and WEB_DOMAIN), but must not claim another server's actor as its own.
+func TestFollowByHandleChecksWebFingerDelegation(t *testing.T) {
+	inst := fedtest.Start(t, fedtest.Options{Coop: "bakery"})
+	claimer, owner := fedtest.NewRemote(t), fedtest.NewRemote(t)
+
+	// claimer says boss@claimer is owner's mallory; owner's WebFinger
+	// names mallory@owner only.
+	mallory := owner.AddActor("mallory", 4)
+	claimer.SetWebFinger("acct:boss@"+claimer.Host, mallory.IRI, "acct:boss@"+claimer.Host)
+	before := inst.Snapshot(t)
+	var answer struct{ Error string }
+	st := inst.API(t, http.MethodPost, "/api/v1/coops/bakery/following", map[string]string{"handle": "boss@" + claimer.Host}, &answer)
+	if st != http.StatusForbidden || !strings.Contains(answer.Error, "does not confirm") {
+		t.Errorf("unconfirmed delegation: status %d (%s), want 403 saying why", st, answer.Error)
+	}
+	if changed := changedTables(before, inst.Snapshot(t)); len(changed) > 0 {
+		t.Errorf("refused follow changed tables %v", changed)
+	}
+	if got := owner.ReceivedOfType("Follow"); len(got) > 0 {
+		t.Errorf("a Follow was sent: %v", got)
+	}
+
+	// A real delegation: ana@claimer lives on owner, whose WebFinger for
+	// ana@owner links back to her and gives ana@claimer as the subject.
+	ana := owner.AddActor("ana", 4)
+	claimer.SetWebFinger("acct:ana@"+claimer.Host, ana.IRI, "acct:ana@"+claimer.Host)
+	owner.SetWebFinger("acct:ana@"+owner.Host, ana.IRI, "acct:ana@"+claimer.Host)
+	if st := inst.API(t, http.MethodPost, "/api/v1/coops/bakery/following", map[string]string{"handle": "ana@" + claimer.Host}, &answer); st != http.StatusAccepted {
+		t.Errorf("confirmed delegation: status %d (%s)", st, answer.Error)
+	}
+}

@@ -39,8 +39,9 @@ type Remote struct {
 	docs        map[string][]byte
 	received    []Received
 	inboxStatus int
-	types       map[string]string // Content-Type served at a path instead of application/activity+json
-	unsigned    []string          // paths fetched without a signature
+	types       map[string]string    // Content-Type served at a path instead of application/activity+json
+	webfingers  map[string][2]string // WebFinger answers set by SetWebFinger: self link and subject, by resource
+	unsigned    []string             // paths fetched without a signature
 }
 
 // Received is one POST to one of the remote's inboxes.
@@ -318,12 +319,33 @@ func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// SetWebFinger makes the remote answer WebFinger for resource (an
+// acct: URI) with the given self link and subject, as a server delegating
+// its handles to another host (or lying about them) does.
+func (r *Remote) SetWebFinger(resource, href, subject string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.webfingers == nil {
+		r.webfingers = map[string][2]string{}
+	}
+	r.webfingers[resource] = [2]string{href, subject}
+}
+
 func (r *Remote) webfinger(w http.ResponseWriter, req *http.Request) {
 	res := req.URL.Query().Get("resource")
 	name, host, _ := strings.Cut(strings.TrimPrefix(res, "acct:"), "@")
 	r.mu.Lock()
 	a := r.actors[name]
+	set, isSet := r.webfingers[res]
 	r.mu.Unlock()
+	if isSet {
+		w.Header().Set("Content-Type", "application/jrd+json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"subject": set[1],
+			"links":   []map[string]any{{"rel": "self", "type": "application/activity+json", "href": set[0]}},
+		})
+		return
+	}
 	if a == nil || host != r.Host {
 		http.NotFound(w, req)
 		return
