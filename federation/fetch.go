@@ -164,6 +164,18 @@ func (f *Federation) FetchActor(ctx context.Context, iri string) (*coopfed.Remot
 }
 
 func (f *Federation) fetchActor(ctx context.Context, iri string) (*coopfed.RemoteActor, error) {
+	a, err := f.fetchActorDocument(ctx, iri)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.store.PutRemoteActor(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// fetchActorDocument fetches and checks a remote actor without caching it.
+func (f *Federation) fetchActorDocument(ctx context.Context, iri string) (*coopfed.RemoteActor, error) {
 	if f.iris.IsLocal(iri) {
 		return nil, coopfed.Errorf(coopfed.EINVALID, "%s is a local IRI", iri)
 	}
@@ -175,14 +187,7 @@ func (f *Federation) fetchActor(ctx context.Context, iri string) (*coopfed.Remot
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, coopfed.Errorf(coopfed.EINVALID, "actor %s: %v", iri, err)
 	}
-	a, err := f.checkActor(&doc, iri, final)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.store.PutRemoteActor(ctx, a); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return f.checkActor(&doc, iri, final)
 }
 
 // checkActor validates a fetched actor document and converts it.
@@ -359,18 +364,7 @@ func (f *Federation) LookupHandle(ctx context.Context, handle string) (*coopfed.
 // preferredUsername@its-host, links back to the same actor and gives
 // acct:user@host as the subject.
 func (f *Federation) fetchDelegatedActor(ctx context.Context, user, host, iri string) (*coopfed.RemoteActor, error) {
-	if f.iris.IsLocal(iri) {
-		return nil, coopfed.Errorf(coopfed.EINVALID, "%s is a local IRI", iri)
-	}
-	body, final, err := f.FetchJSON(ctx, iri)
-	if err != nil {
-		return nil, err
-	}
-	var doc actorDoc
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, coopfed.Errorf(coopfed.EINVALID, "actor %s: %v", iri, err)
-	}
-	a, err := f.checkActor(&doc, iri, final)
+	a, err := f.fetchActorDocument(ctx, iri)
 	if err != nil {
 		return nil, err
 	}
