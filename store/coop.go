@@ -36,11 +36,13 @@ func (tx *Tx) CreateCoop(c *coopfed.Coop) error {
 		return err
 	}
 	c.CreatedAt = tx.now
-	err := tx.tx.QueryRowContext(tx.ctx, `INSERT INTO coops (kind, name, display_name, summary, region, locked, public_key_pem, private_key_pem, created_at)
+	err := tx.mayFail(func() error {
+		return tx.tx.QueryRowContext(tx.ctx, `INSERT INTO coops (kind, name, display_name, summary, region, locked, public_key_pem, private_key_pem, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		c.Kind, c.Name, c.DisplayName, c.Summary, c.Region, c.Locked, c.PublicKeyPEM, c.PrivateKeyPEM, ms(c.CreatedAt)).Scan(&c.ID)
+			c.Kind, c.Name, c.DisplayName, c.Summary, c.Region, c.Locked, c.PublicKeyPEM, c.PrivateKeyPEM, ms(c.CreatedAt)).Scan(&c.ID)
+	})
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		if isUnique(err) {
 			return coopfed.Errorf(coopfed.ECONFLICT, "the name %q is taken on this instance", c.Name)
 		}
 		return fmt.Errorf("store: create coop: %w", err)

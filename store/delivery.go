@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ func (tx *Tx) EnqueueDeliveries(activityID int64, inboxes []string) (int, error)
 	if len(inboxes) == 0 {
 		return 0, nil
 	}
-	stmt, err := tx.tx.PrepareContext(tx.ctx, `INSERT OR IGNORE INTO deliveries (activity_id, inbox, host, next_attempt, created_at) VALUES (?, ?, ?, ?, ?)`)
+	stmt, err := tx.tx.PrepareContext(tx.ctx, `INSERT INTO deliveries (activity_id, inbox, host, next_attempt, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return 0, fmt.Errorf("store: enqueue: %w", err)
 	}
@@ -68,6 +69,9 @@ func (tx *Tx) FollowerInboxes(coopID int64) ([]string, error) {
 // A worker that dies holding a lease only delays the row until it lapses.
 // Hosts in skip (open circuit breakers) are left alone.
 func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration, skip []string) ([]*coopfed.Delivery, error) {
+	if s.pg {
+		return s.claimDeliveriesPG(ctx, limit, lease, skip)
+	}
 	var out []*coopfed.Delivery
 	err := s.Update(ctx, func(tx *Tx) error {
 		now := ms(tx.now)
@@ -111,6 +115,60 @@ func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Durat
 		return nil
 	})
 	return out, err
+}
+
+// claimDeliveriesPG is the claim of several processes sharing one
+// PostgreSQL database. The due rows are picked FOR UPDATE SKIP LOCKED and
+// leased in the same statement, so two processes claiming at once get
+// disjoint rows, and a row a process leased is not due for another until
+// the lease lapses. It runs outside the writer lock: it touches only rows
+// it locks itself.
+func (s *Store) claimDeliveriesPG(ctx context.Context, limit int, lease time.Duration, skip []string) ([]*coopfed.Delivery, error) {
+	now := s.now()
+	args := []any{ms(now.Add(lease)), ms(now), ms(now)}
+	q := `WITH due AS (
+			SELECT id FROM deliveries
+			WHERE state = 'pending' AND next_attempt <= ? AND lease_until <= ?`
+	if len(skip) > 0 {
+		q += ` AND host NOT IN (?` + strings.Repeat(`, ?`, len(skip)-1) + `)`
+		for _, h := range skip {
+			args = append(args, h)
+		}
+	}
+	q += ` ORDER BY next_attempt, id LIMIT ? FOR UPDATE SKIP LOCKED)
+		UPDATE deliveries d SET lease_until = ? FROM due, activities a
+		WHERE d.id = due.id AND a.id = d.activity_id
+		RETURNING d.id, d.activity_id, d.inbox, d.host, d.attempts, d.next_attempt, d.last_error, d.created_at, a.json, COALESCE(a.coop_id, 0)`
+	// The lease is the statement's last placeholder but its first
+	// argument above; move it to the end.
+	args = append(append(args[1:], limit), args[0])
+	rows, err := s.write.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim: %w", err)
+	}
+	defer rows.Close()
+	var out []*coopfed.Delivery
+	for rows.Next() {
+		var d coopfed.Delivery
+		var next, created int64
+		var body string
+		if err := rows.Scan(&d.ID, &d.ActivityID, &d.Inbox, &d.Host, &d.Attempts, &next, &d.LastError, &created, &body, &d.CoopID); err != nil {
+			return nil, err
+		}
+		d.NextAttempt, d.CreatedAt, d.Body, d.State = fromMS(next), fromMS(created), []byte(body), coopfed.DeliveryPending
+		out = append(out, &d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// RETURNING gives no order; workers take the oldest first.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].NextAttempt.Equal(out[j].NextAttempt) {
+			return out[i].NextAttempt.Before(out[j].NextAttempt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }
 
 // DeliveryResult is the outcome of one attempt, recorded by FinishDeliveries.
@@ -167,8 +225,8 @@ func (s *Store) DeliveryStats(ctx context.Context) (coopfed.DeliveryStats, error
 	var st coopfed.DeliveryStats
 	var oldest sql.NullInt64
 	err := s.read.QueryRowContext(ctx, `SELECT
-		COALESCE(SUM(state = 'pending'), 0), MIN(CASE WHEN state = 'pending' THEN created_at END),
-		COALESCE(SUM(state = 'done'), 0), COALESCE(SUM(state = 'failed'), 0) FROM deliveries`).Scan(&st.Pending, &oldest, &st.Done, &st.Failed)
+		COUNT(CASE WHEN state = 'pending' THEN 1 END), MIN(CASE WHEN state = 'pending' THEN created_at END),
+		COUNT(CASE WHEN state = 'done' THEN 1 END), COUNT(CASE WHEN state = 'failed' THEN 1 END) FROM deliveries`).Scan(&st.Pending, &oldest, &st.Done, &st.Failed)
 	if err != nil {
 		return st, fmt.Errorf("store: delivery stats: %w", err)
 	}
@@ -200,9 +258,14 @@ func (s *Store) Deliveries(ctx context.Context, activityIRI string) ([]*coopfed.
 }
 
 // ReleaseLeases makes every leased delivery claimable again. The server
-// calls it at start: one process owns a database, so any lease found then
-// belongs to a process that died.
+// calls it at start: one process owns a SQLite database, so any lease found
+// then belongs to a process that died. On PostgreSQL other processes may
+// be sending what they leased, so nothing is released: the leases of a
+// process that died lapse on their own.
 func (s *Store) ReleaseLeases(ctx context.Context) (int64, error) {
+	if s.pg {
+		return 0, nil
+	}
 	var n int64
 	err := s.Update(ctx, func(tx *Tx) error {
 		res, err := tx.tx.ExecContext(tx.ctx, `UPDATE deliveries SET lease_until = 0 WHERE state = 'pending' AND lease_until > 0`)

@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/store/pgtest"
 )
 
 // queueTestActivity stores an activity of c (or of the instance actor when
@@ -134,6 +138,9 @@ func TestClaimDeliveriesLeasesRows(t *testing.T) {
 }
 
 func TestReleaseLeasesFreesClaimedRows(t *testing.T) {
+	if onPostgres {
+		t.Skip("on PostgreSQL leases lapse on their own (TestClaimAcrossProcesses)")
+	}
 	clock := newTestClock()
 	s := openTestStore(t, clock)
 	ctx := context.Background()
@@ -314,5 +321,68 @@ func TestPurgeDeliveriesKeepsPendingRows(t *testing.T) {
 	}
 	if len(ds) != 1 || ds[0].Host != "pending.example" {
 		t.Errorf("after purge %+v remain, want only the pending row", ds)
+	}
+}
+
+// TestClaimAcrossProcesses opens the database twice, as two coopfed
+// processes would, and has both claim the same queue at once from several
+// goroutines: every row is handed out exactly once.
+func TestClaimAcrossProcesses(t *testing.T) {
+	clock := newTestClock()
+	path := filepath.Join(t.TempDir(), "coopfed.db")
+	if onPostgres {
+		path = pgtest.NewDatabase(t)
+	}
+	a := openTestStoreAt(t, path, clock)
+	b := openTestStoreAt(t, path, clock)
+	c := createTestCoop(t, a, "bakery")
+	var inboxes []string
+	for i := range 300 {
+		inboxes = append(inboxes, fmt.Sprintf("https://h%d.example/inbox", i))
+	}
+	queueTestActivity(t, a, c, "https://here.example/activities/1", inboxes...)
+
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		s := a
+		if w%2 == 1 {
+			s = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ds, err := s.ClaimDeliveries(context.Background(), 7, time.Hour, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range ds {
+					seen[d.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != len(inboxes) {
+		t.Errorf("claimed %d distinct rows, want %d", len(seen), len(inboxes))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("row %d claimed %d times", id, n)
+		}
+	}
+	// The rows of a process that died holding them come back once their
+	// lease lapses, to the other process.
+	clock.Add(time.Hour)
+	if got := claim(t, b, 1000, time.Hour); len(got) != len(inboxes) {
+		t.Errorf("after the leases lapsed the other process claimed %d rows, want %d", len(got), len(inboxes))
 	}
 }

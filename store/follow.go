@@ -202,7 +202,7 @@ func (s *Store) followRows(ctx context.Context, table string, f FollowFilter) (*
 		q += ` AND f.state = ?`
 		args = append(args, f.State)
 	}
-	q += ` ORDER BY f.created_at DESC, f.rowid DESC LIMIT ? OFFSET ?`
+	q += ` ORDER BY f.created_at DESC, f.actor_iri DESC LIMIT ? OFFSET ?`
 	args = append(args, f.Limit, f.Offset)
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 // connection: mattn/go-sqlite3 otherwise compiles the SQL on every call,
 // which cost about as much as the commit itself.
 const (
-	sqlMarkSeen = `INSERT OR IGNORE INTO inbox_seen (activity_iri, version, received_at) VALUES (?, ?, ?)`
+	sqlMarkSeen = `INSERT INTO inbox_seen (activity_iri, version, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
 	// Groups follow relays too (following rows of kind group); only coops
 	// have timelines and a market.
 	sqlCoopsFollowing = `SELECT f.coop_id FROM following f JOIN coops c ON c.id = f.coop_id WHERE f.actor_iri = ? AND f.state = 'accepted' AND c.kind = 'coop'`
@@ -40,7 +40,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 // when the query is a hot one.
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
 	if st, ok := tx.s.hot[q]; ok {
-		return tx.tx.StmtContext(tx.ctx, st).ExecContext(tx.ctx, args...)
+		return tx.tx.stmt(tx.ctx, st).ExecContext(tx.ctx, args...)
 	}
 	return tx.tx.ExecContext(tx.ctx, q, args...)
 }
@@ -48,7 +48,7 @@ func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
 // query is exec for queries that return rows.
 func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
 	if st, ok := tx.s.hot[q]; ok {
-		return tx.tx.StmtContext(tx.ctx, st).QueryContext(tx.ctx, args...)
+		return tx.tx.stmt(tx.ctx, st).QueryContext(tx.ctx, args...)
 	}
 	return tx.tx.QueryContext(tx.ctx, q, args...)
 }

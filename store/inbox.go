@@ -54,7 +54,7 @@ func (tx *Tx) UpdateTimelineObject(it *coopfed.TimelineItem) (int64, error) {
 		updated = ms(*it.Updated)
 	}
 	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE timeline SET content = ?, summary = ?, url = ?, updated = COALESCE(?, updated)
-		WHERE object_iri = ? AND actor_iri = ? AND deleted = 0 AND (updated IS NULL OR ? IS NULL OR updated <= ?)`,
+		WHERE object_iri = ? AND actor_iri = ? AND deleted = 0 AND (updated IS NULL OR CAST(? AS BIGINT) IS NULL OR updated <= ?)`,
 		it.Content, it.Summary, it.URL, updated, it.ObjectIRI, it.ActorIRI, updated, updated)
 	if err != nil {
 		return 0, fmt.Errorf("store: timeline update: %w", err)

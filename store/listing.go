@@ -144,12 +144,10 @@ func (tx *Tx) InsertListing(l *coopfed.Listing) error {
 	if err != nil {
 		return err
 	}
-	res, err := tx.tx.ExecContext(tx.ctx, SQLInsertListing, args...)
-	if err != nil {
+	if l.ID, _, err = tx.insertID(SQLInsertListing, args...); err != nil {
 		return fmt.Errorf("store: insert listing: %w", err)
 	}
-	l.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // UpdateListing rewrites every field of a stored listing (found by its
@@ -347,6 +345,46 @@ func FTSQuery(text string, or bool, maxWords int) string {
 	return strings.Join(words, " ")
 }
 
+// pgListingVector is the text a listing is found by on PostgreSQL: the
+// expression of the GIN index listings_text (migrations/postgres), written
+// the same way in every query so that the planner uses the index.
+const pgListingVector = `coopfed_listing_text(title, description, category)`
+
+// pgTSQuery turns FTSQuery's FTS5 form ("a" "b", "a" OR "b") into a
+// tsquery ('a' & 'b', 'a' | 'b'). FTSQuery keeps letters and digits only,
+// so the words need no escaping (coopfed_tsquery unaccents them as the
+// index is).
+func pgTSQuery(fts string) string {
+	or := strings.Contains(fts, `" OR "`)
+	words := strings.FieldsFunc(fts, func(r rune) bool { return r == '"' || r == ' ' })
+	out := words[:0]
+	for _, w := range words {
+		if w != "OR" {
+			out = append(out, "'"+w+"'")
+		}
+	}
+	if or {
+		return strings.Join(out, " | ")
+	}
+	return strings.Join(out, " & ")
+}
+
+// textMatch returns the FROM clause, the rank expression (smaller is more
+// relevant) and the WHERE terms of a full-text search, whose query is the
+// first argument.
+func (s *Store) textMatch(where []string) (from, rank string, _ []string) {
+	if s.pg {
+		return `listings l CROSS JOIN coopfed_tsquery(?) AS tq`, `-ts_rank(` + pgListingVectorOf("l") + `, tq)`,
+			append([]string{pgListingVectorOf("l") + ` @@ tq`}, where...)
+	}
+	return `listings_fts JOIN listings l ON l.id = listings_fts.rowid`, `listings_fts.rank`, append([]string{`listings_fts MATCH ?`}, where...)
+}
+
+// pgListingVectorOf is pgListingVector on the listings row of alias a.
+func pgListingVectorOf(a string) string {
+	return `coopfed_listing_text(` + a + `.title, ` + a + `.description, ` + a + `.category)`
+}
+
 // SearchListings searches the market: open listings not past their end,
 // filtered, sorted and paged as q says.
 func (s *Store) SearchListings(ctx context.Context, q MarketQuery) ([]MarketHit, error) {
@@ -379,6 +417,9 @@ func (s *Store) SearchListings(ctx context.Context, q MarketQuery) ([]MarketHit,
 	if q.Near != nil {
 		return s.searchNear(ctx, q, fts, where, args)
 	}
+	if s.pg && fts != "" {
+		fts = pgTSQuery(fts)
+	}
 	if fts != "" && q.Sort == SortRelevance {
 		// Relevance ranks the RelevanceWindow matches that most recently
 		// entered the market, not every match: bm25 costs a few
@@ -386,18 +427,23 @@ func (s *Store) SearchListings(ctx context.Context, q MarketQuery) ([]MarketHit,
 		// at a million listings. FTS5 walks the newest rowids first and
 		// ranks only those. Only when the filters leave too few is every
 		// match ranked.
-		hits, err := s.searchRows(ctx, `(SELECT rowid AS rid, rank AS r FROM listings_fts WHERE listings_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS m
-			JOIN listings l ON l.id = m.rid`, `m.r, l.id DESC`, append([]any{fts, RelevanceWindow}, args...), where, q)
+		window := `(SELECT rowid AS rid, rank AS r FROM listings_fts WHERE listings_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS m`
+		if s.pg {
+			window = `(SELECT id AS rid, -ts_rank(` + pgListingVector + `, tq) AS r FROM listings, coopfed_tsquery(?) AS tq
+				WHERE ` + pgListingVector + ` @@ tq ORDER BY id DESC LIMIT ?) AS m`
+		}
+		hits, err := s.searchRows(ctx, window+` JOIN listings l ON l.id = m.rid`, `m.r, l.id DESC`, append([]any{fts, RelevanceWindow}, args...), where, q)
 		if err != nil || len(hits) == q.Limit {
 			return hits, err
 		}
 	}
 	from, order := `listings l`, `l.published DESC, l.id DESC`
 	if fts != "" {
-		from = `listings_fts JOIN listings l ON l.id = listings_fts.rowid`
-		where, args = append([]string{`listings_fts MATCH ?`}, where...), append([]any{fts}, args...)
+		var rank string
+		from, rank, where = s.textMatch(where)
+		args = append([]any{fts}, args...)
 		if q.Sort == SortRelevance {
-			order = `listings_fts.rank, l.id DESC`
+			order = rank + `, l.id DESC`
 		}
 	}
 	return s.searchRows(ctx, from, order, args, where, q)
@@ -498,10 +544,15 @@ func (s *Store) geoCandidates(ctx context.Context, q MarketQuery, radiusKm float
 	where = append(where, `l.lat IS NOT NULL`, `l.lat_band IN (`+strings.Join(bands, ",")+`)`,
 		`l.lat BETWEEN ? AND ?`, `l.lon BETWEEN ? AND ?`)
 	args = append(args, minLat, maxLat, minLon, maxLon)
+	// SQLite's planner, left alone, prefers the kind or category index to
+	// the geo one; PostgreSQL's weighs the box itself.
 	from, rank := `listings l INDEXED BY listings_geo`, `0`
+	if s.pg {
+		from = `listings l`
+	}
 	if fts != "" {
-		from, rank = `listings_fts JOIN listings l ON l.id = listings_fts.rowid`, `listings_fts.rank`
-		where, args = append([]string{`listings_fts MATCH ?`}, where...), append([]any{fts}, args...)
+		from, rank, where = s.textMatch(where)
+		args = append([]any{fts}, args...)
 	}
 	query := `SELECT l.id, l.lat, l.lon, l.published, ` + rank + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` LIMIT ?`
 	rows, err := s.read.QueryContext(ctx, query, append(args, MaxGeoCandidates)...)
@@ -575,8 +626,12 @@ func (tx *Tx) MatchCandidates(l *coopfed.Listing, now time.Time, radiusKm float6
 		if len(words) > 30 {
 			words = words[:30]
 		}
-		ways = append(ways, way{`l.id IN (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ? ORDER BY rowid DESC LIMIT ?)`,
-			[]any{FTSQuery(strings.Join(words, " "), true, 30), maxTextCandidates}})
+		cond, text := `l.id IN (SELECT rowid FROM listings_fts WHERE listings_fts MATCH ? ORDER BY rowid DESC LIMIT ?)`, FTSQuery(strings.Join(words, " "), true, 30)
+		if tx.s.pg {
+			cond = `l.id IN (SELECT id FROM listings WHERE ` + pgListingVector + ` @@ coopfed_tsquery(?) ORDER BY id DESC LIMIT ?)`
+			text = pgTSQuery(text)
+		}
+		ways = append(ways, way{cond, []any{text, maxTextCandidates}})
 	}
 	seen := map[int64]bool{}
 	var out []*coopfed.Listing

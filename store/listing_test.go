@@ -232,7 +232,11 @@ func TestFTSFollowsUpdatesAndDeletes(t *testing.T) {
 	if err := m.s.Update(context.Background(), func(tx *Tx) error { return tx.TombstoneListing(l.IRI) }); coopfed.ErrorCode(err) != coopfed.ENOTFOUND {
 		t.Fatalf("second tombstone: %v, want ENOTFOUND", err)
 	}
-	// The FTS index must agree with its content table.
+	// The FTS index must agree with its content table (PostgreSQL's GIN
+	// index is on an expression of the row itself: nothing to drift).
+	if onPostgres {
+		return
+	}
 	if _, err := m.s.write.Exec(`INSERT INTO listings_fts(listings_fts) VALUES ('integrity-check')`); err != nil {
 		t.Fatalf("FTS integrity: %v", err)
 	}

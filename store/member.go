@@ -4,15 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/coopfed/coopfed"
 )
-
-// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
-func isUnique(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY"))
-}
 
 // CreateMember stores a new member of a coop with its linked actors. It
 // returns ECONFLICT when the username is taken or an actor already speaks
@@ -23,21 +17,24 @@ func (tx *Tx) CreateMember(m *coopfed.Member) error {
 		return err
 	}
 	m.CreatedAt = tx.now
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO members (coop_id, username, role, created_at) VALUES (?, ?, ?, ?)`, m.CoopID, m.Username, m.Role, ms(m.CreatedAt))
+	err := tx.mayFail(func() (err error) {
+		m.ID, _, err = tx.insertID(`INSERT INTO members (coop_id, username, role, created_at) VALUES (?, ?, ?, ?)`, m.CoopID, m.Username, m.Role, ms(m.CreatedAt))
+		return err
+	})
 	if isUnique(err) {
 		return coopfed.Errorf(coopfed.ECONFLICT, "a member named %q already exists", m.Username)
 	} else if err != nil {
 		return fmt.Errorf("store: create member: %w", err)
-	}
-	if m.ID, err = res.LastInsertId(); err != nil {
-		return err
 	}
 	return tx.linkActors(m)
 }
 
 func (tx *Tx) linkActors(m *coopfed.Member) error {
 	for _, a := range m.Actors {
-		_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO member_actors (coop_id, actor_iri, member_id) VALUES (?, ?, ?)`, m.CoopID, a, m.ID)
+		err := tx.mayFail(func() error {
+			_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO member_actors (coop_id, actor_iri, member_id) VALUES (?, ?, ?)`, m.CoopID, a, m.ID)
+			return err
+		})
 		if isUnique(err) {
 			return &coopfed.Error{Code: coopfed.ECONFLICT, Message: "an account is linked to another member", Fields: map[string]string{"actors": a + " is already linked to another member"}}
 		} else if err != nil {

@@ -38,14 +38,13 @@ func (tx *Tx) CreateMotion(m *coopfed.Motion) error {
 		return err
 	}
 	m.State, m.CreatedAt = coopfed.MotionScheduled, tx.now
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO motions (iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, created_at)
+	m.ID, _, err = tx.insertID(`INSERT INTO motions (iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.IRI, m.CoopID, m.Title, m.Text, m.Kind, string(options), m.Quorum, m.Threshold, ms(m.OpensAt), ms(m.ClosesAt), m.State, ms(m.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: create motion: %w", err)
 	}
-	m.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // OpenMotion opens a scheduled motion: the coop's current members become
@@ -131,8 +130,11 @@ func (tx *Tx) CastVote(v *coopfed.Vote, single bool) error {
 	if v.ActivityIRI != "" {
 		activity = v.ActivityIRI
 	}
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO votes (motion_id, member_id, option, single, activity_iri, actor_iri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		v.MotionID, v.MemberID, v.Option, single, activity, v.ActorIRI, ms(v.CreatedAt))
+	err := tx.mayFail(func() (err error) {
+		v.ID, _, err = tx.insertID(`INSERT INTO votes (motion_id, member_id, option, single, activity_iri, actor_iri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			v.MotionID, v.MemberID, v.Option, single, activity, v.ActorIRI, ms(v.CreatedAt))
+		return err
+	})
 	switch {
 	case isUnique(err) && strings.Contains(err.Error(), "activity_iri"):
 		return coopfed.Errorf(coopfed.ECONFLICT, "this vote was already counted")
@@ -143,8 +145,7 @@ func (tx *Tx) CastVote(v *coopfed.Vote, single bool) error {
 	case err != nil:
 		return fmt.Errorf("store: cast vote: %w", err)
 	}
-	v.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 func voteRefusal(msg string) string {

@@ -15,17 +15,15 @@ func (tx *Tx) AddNotification(n *coopfed.Notification) (bool, error) {
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = tx.now
 	}
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO notifications (coop_id, kind, need_iri, offer_iri, activity_iri, listing_iri, actor_iri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	id, inserted, err := tx.insertID(`INSERT INTO notifications (coop_id, kind, need_iri, offer_iri, activity_iri, listing_iri, actor_iri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (coop_id, kind, need_iri, offer_iri, activity_iri) DO NOTHING`, n.CoopID, n.Kind, n.NeedIRI, n.OfferIRI, n.ActivityIRI, n.ListingIRI, n.ActorIRI, ms(n.CreatedAt))
 	if err != nil {
 		return false, fmt.Errorf("store: add notification: %w", err)
 	}
-	k, _ := res.RowsAffected()
-	if k == 0 {
-		return false, nil
+	if inserted {
+		n.ID = id
 	}
-	n.ID, err = res.LastInsertId()
-	return true, err
+	return inserted, nil
 }
 
 // NotificationFilter selects a coop's notifications.

@@ -41,13 +41,13 @@ func (tx *Tx) InsertObject(o *Object) error {
 	if o.Published.IsZero() {
 		o.Published = tx.now
 	}
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO objects (iri, coop_id, type, content, json, published) VALUES (?, ?, ?, ?, ?, ?)`,
+	var err error
+	o.ID, _, err = tx.insertID(`INSERT INTO objects (iri, coop_id, type, content, json, published) VALUES (?, ?, ?, ?, ?, ?)`,
 		o.IRI, o.CoopID, o.Type, o.Content, string(o.JSON), ms(o.Published))
 	if err != nil {
 		return fmt.Errorf("store: insert object: %w", err)
 	}
-	o.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // ObjectByIRI returns a local object, deleted ones included (callers answer
@@ -147,13 +147,13 @@ func (tx *Tx) InsertActivity(a *coopfed.Activity) error {
 	if a.CoopID != 0 {
 		coop = a.CoopID
 	}
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO activities (iri, coop_id, type, object_iri, public, json, published) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	var err error
+	a.ID, _, err = tx.insertID(`INSERT INTO activities (iri, coop_id, type, object_iri, public, json, published) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.IRI, coop, a.Type, a.ObjectIRI, a.Public, string(a.JSON), ms(a.Published))
 	if err != nil {
 		return fmt.Errorf("store: insert activity: %w", err)
 	}
-	a.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 const activityColumns = `id, iri, COALESCE(coop_id, 0), type, object_iri, public, json, published`

@@ -40,7 +40,7 @@ func (s *Store) InstanceStatistics(ctx context.Context, now time.Time) (*coopfed
 	}
 	var err error
 	if st.Open, err = categoryCounts(ctx, q, `SELECT kind, category, COUNT(*) FROM listings
-		WHERE coop_id IS NOT NULL AND state = 'open' AND deleted = FALSE AND (valid_until IS NULL OR valid_until > ?)
+		WHERE coop_id IS NOT NULL AND state = 'open' AND deleted = 0 AND (valid_until IS NULL OR valid_until > ?)
 		GROUP BY kind, category`, ms(now)); err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (s *Store) Directory(ctx context.Context) ([]DirectoryEntry, error) {
 	rows.Close()
 	// Authors of what groups brought, with the groups.
 	rows, err = s.read.QueryContext(ctx, `SELECT DISTINCT l.actor_iri, lg.group_iri FROM listing_groups lg JOIN listings l ON l.id = lg.listing_id
-		WHERE l.coop_id IS NULL AND l.deleted = FALSE`)
+		WHERE l.coop_id IS NULL AND l.deleted = 0`)
 	if err != nil {
 		return nil, fmt.Errorf("store: directory: %w", err)
 	}
@@ -271,7 +271,7 @@ func (s *Store) Directory(ctx context.Context) ([]DirectoryEntry, error) {
 	// the most common place name stands in for a missing region.
 	now := ms(s.now())
 	rows, err = s.read.QueryContext(ctx, `SELECT actor_iri, kind, category, place_name, COUNT(*) FROM listings
-		WHERE state = 'open' AND deleted = FALSE AND (valid_until IS NULL OR valid_until > ?) GROUP BY actor_iri, kind, category, place_name`, now)
+		WHERE state = 'open' AND deleted = 0 AND (valid_until IS NULL OR valid_until > ?) GROUP BY actor_iri, kind, category, place_name`, now)
 	if err != nil {
 		return nil, fmt.Errorf("store: directory: %w", err)
 	}

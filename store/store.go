@@ -1,6 +1,8 @@
-// Package store keeps coopfed's data in SQLite: numbered embedded migrations,
-// hand-written SQL and one transaction per write. It knows nothing of HTTP or
-// ActivityPub; callers hand it plain domain values and JSON documents.
+// Package store keeps coopfed's data in SQLite (the embedded default) or
+// PostgreSQL (for instances that run several processes): numbered embedded
+// migrations per backend, hand-written SQL and one transaction per write. It
+// knows nothing of HTTP or ActivityPub; callers hand it plain domain values
+// and JSON documents.
 package store
 
 import (
@@ -22,19 +24,26 @@ import (
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
-// Store is the SQLite database of one instance. It keeps two pools: one
+// Store is the database of one instance. On SQLite it keeps two pools: one
 // connection for writes, so writers queue in Go instead of spinning on
 // SQLITE_BUSY, and several read connections, which WAL lets run beside it.
+// On PostgreSQL both are one pool shared by several processes (pg.go).
 type Store struct {
-	path  string
-	write *sql.DB
-	read  *sql.DB
-	now   func() time.Time
-	cache cache
-	hot   map[string]*sql.Stmt // prepared write statements, by query text
+	path string // the SQLite file, or the PostgreSQL DSN
+	pg   bool
+	// writerKey is the advisory lock of PostgreSQL write transactions.
+	writerKey int64
+	write     *db
+	read      *db
+	now       func() time.Time
+	// notify is PostgreSQL's listener that tells this process of cache
+	// changes other processes committed (nil on SQLite).
+	notify *pgListener
+	cache  cache
+	hot    map[string]*sql.Stmt // prepared write statements, by query text
 
 	// dir is the directory of coops seen in groups, computed at dirAt.
 	dirMu sync.Mutex
@@ -48,12 +57,21 @@ type Option func(*Store)
 // WithClock sets the clock used for timestamps (tests use a fixed one).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// Open opens (creating if needed) the database at path and applies pending
-// migrations.
+// IsPostgres reports whether a --db value names a PostgreSQL database
+// (a postgres:// or postgresql:// URL) rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database and applies pending migrations: a PostgreSQL
+// URL (postgres://…) or else the path of a SQLite file, created if needed.
 func Open(path string, opts ...Option) (*Store, error) {
 	s := &Store{path: path, now: time.Now}
 	for _, o := range opts {
 		o(s)
+	}
+	if IsPostgres(path) {
+		return s, s.openPostgres(path)
 	}
 	var err error
 	// WAL lets readers run while one writer commits; synchronous=NORMAL is
@@ -63,15 +81,18 @@ func Open(path string, opts ...Option) (*Store, error) {
 	// SQLite; _txlock=immediate takes the write lock at BEGIN so two writers
 	// never deadlock upgrading a read lock.
 	params := "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=on"
-	if s.write, err = sql.Open("sqlite3", dsn(path, params+"&_txlock=immediate")); err != nil {
+	write, err := sql.Open("sqlite3", dsn(path, params+"&_txlock=immediate"))
+	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	s.write.SetMaxOpenConns(1)
-	if s.read, err = sql.Open("sqlite3", dsn(path, params)); err != nil {
-		s.write.Close()
+	write.SetMaxOpenConns(1)
+	read, err := sql.Open("sqlite3", dsn(path, params))
+	if err != nil {
+		write.Close()
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	s.read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
+	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
+	s.write, s.read = &db{DB: write}, &db{DB: read}
 	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, err
@@ -87,15 +108,24 @@ func dsn(path, params string) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params
 }
 
-// Path returns the database file's path.
+// Path returns the SQLite file's path, or the PostgreSQL DSN.
 func (s *Store) Path() string { return s.path }
+
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.pg }
 
 // Close closes both pools.
 func (s *Store) Close() error {
 	for _, st := range s.hot {
 		st.Close()
 	}
+	if s.notify != nil {
+		s.notify.close()
+	}
 	err1 := s.write.Close()
+	if s.read == s.write {
+		return err1
+	}
 	err2 := s.read.Close()
 	return errors.Join(err1, err2)
 }
@@ -110,16 +140,24 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+	dir := "migrations"
+	if s.pg {
+		dir = "migrations/postgres"
+	}
+	err := s.Update(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store: migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	names, err := fs.Glob(migrationFS, dir+"/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
+		base := strings.TrimPrefix(name, dir+"/")
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("store: migration %s: name must start with a number", base)
@@ -132,36 +170,42 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // migrateFile applies one migration in its own transaction, so a failed
-// migration leaves the schema as it was.
+// migration leaves the schema as it was. On PostgreSQL the transaction
+// holds the writer lock, so two processes starting at once apply each
+// migration once.
 func (s *Store) migrateFile(ctx context.Context, version int, base, name string) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
+	return s.Update(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			return err
+		} else if n > 0 {
+			return nil
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		// Why the bare Tx: a migration is many statements and no
+		// placeholders; pgx sends it as one simple-protocol query.
+		if _, err := tx.tx.Tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("store: migration %s: %w", base, err)
+		}
+		_, err = tx.tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, version, base, s.now().UnixMilli())
 		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-		return err
-	} else if n > 0 {
-		return nil
-	}
-	body, err := migrationFS.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return fmt.Errorf("store: migration %s: %w", base, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, version, base, s.now().UnixMilli()); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
+}
+
+// SchemaVersion returns the number of the last migration applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
 }
 
 // Tx is one write transaction. Its methods may read and write; everything
 // done through it commits or rolls back together.
 type Tx struct {
-	tx  *sql.Tx
+	tx  *dbtx
 	ctx context.Context
 	now time.Time
 	s   *Store
@@ -179,15 +223,30 @@ func (tx *Tx) Enqueued() bool { return tx.enqueued }
 func (tx *Tx) Now() time.Time { return tx.now }
 
 // Update runs fn in a write transaction and commits it when fn returns nil.
+// Write transactions run one at a time: on SQLite through the one write
+// connection, on PostgreSQL under the writer lock that every process takes
+// (pg.go), so the invariants the store's transactions check (one vote per
+// member, quantities never below zero) hold across processes as they do
+// in one.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	sqltx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer sqltx.Rollback()
-	tx := &Tx{tx: sqltx, ctx: ctx, now: s.now(), s: s}
+	tx := &Tx{tx: &dbtx{Tx: sqltx, pg: s.pg}, ctx: ctx, now: s.now(), s: s}
+	if s.pg {
+		if err := tx.lockWriter(); err != nil {
+			return err
+		}
+	}
 	if err := fn(tx); err != nil {
 		return err
+	}
+	if tx.dirty && s.pg {
+		if err := tx.notifyCache(); err != nil {
+			return err
+		}
 	}
 	if err := sqltx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
@@ -241,8 +300,13 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// IntegrityCheck runs SQLite's integrity check (after a restore, say).
+// IntegrityCheck runs SQLite's integrity check (after a restore, say). On
+// PostgreSQL, which checks its pages itself, it checks that the database
+// answers.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.pg {
+		return s.Ping(ctx)
+	}
 	var res string
 	if err := s.read.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
 		return fmt.Errorf("store: integrity check: %w", err)

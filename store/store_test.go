@@ -11,7 +11,13 @@ import (
 	"time"
 
 	"github.com/coopfed/coopfed"
+	"github.com/coopfed/coopfed/store/pgtest"
 )
+
+// onPostgres is set for the second run of the suite, on PostgreSQL.
+var onPostgres bool
+
+func TestMain(m *testing.M) { os.Exit(pgtest.RunBoth(m, &onPostgres)) }
 
 // testClock is a settable clock, so lease and retry tests move time
 // forward by hand instead of sleeping.
@@ -41,6 +47,9 @@ func (c *testClock) Add(d time.Duration) {
 // and closes it when the test ends.
 func openTestStore(t *testing.T, clock *testClock) *Store {
 	t.Helper()
+	if onPostgres {
+		return openTestStoreAt(t, pgtest.NewDatabase(t), clock)
+	}
 	return openTestStoreAt(t, filepath.Join(t.TempDir(), "coopfed.db"), clock)
 }
 
@@ -142,6 +151,9 @@ func TestOpenMigratesFreshDatabase(t *testing.T) {
 }
 
 func TestOpenSetsPragmas(t *testing.T) {
+	if onPostgres {
+		t.Skip("SQLite's pragmas")
+	}
 	s := openTestStore(t, nil)
 	var mode string
 	if err := s.read.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {

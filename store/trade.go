@@ -89,7 +89,7 @@ func (tx *Tx) InsertTrade(t *coopfed.Trade) error {
 		t.Created = tx.now
 	}
 	t.Updated = tx.now
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO trades (iri, listing_iri, listing_kind, listing_title, proposer_iri,
+	id, inserted, err := tx.insertID(`INSERT INTO trades (iri, listing_iri, listing_kind, listing_title, proposer_iri,
 		proposer_coop_id, owner_iri, owner_coop_id, from_owner, in_reply_to, quantity_value, quantity_unit, reciprocal, message,
 		state, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(iri) DO NOTHING`,
@@ -99,11 +99,11 @@ func (tx *Tx) InsertTrade(t *coopfed.Trade) error {
 	if err != nil {
 		return fmt.Errorf("store: insert trade: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !inserted {
 		return coopfed.Errorf(coopfed.ECONFLICT, "this offer is already known")
 	}
-	t.ID, err = res.LastInsertId()
-	return err
+	t.ID = id
+	return nil
 }
 
 // AnswerTrade moves an open Offer (state proposed) to state, recording the
@@ -159,11 +159,11 @@ func (tx *Tx) ConfirmTrade(t *coopfed.Trade, byOwner bool, receipt string) (bool
 // It returns the listing as it now is, or ECONFLICT naming what is left.
 func (tx *Tx) TakeFromListing(iri string, q coopfed.Quantity) (*coopfed.Listing, error) {
 	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE listings
-		SET available_value = COALESCE(available_value, quantity_value) - ?, available_unit = quantity_unit, updated = MAX(?, COALESCE(updated, 0) + 1),
+		SET available_value = COALESCE(available_value, quantity_value) - ?, available_unit = quantity_unit, updated = CASE WHEN COALESCE(updated, 0) + 1 > ? THEN COALESCE(updated, 0) + 1 ELSE ? END,
 		    state = CASE WHEN COALESCE(available_value, quantity_value) - ? <= 1e-9 THEN 'closed' ELSE state END
 		WHERE iri = ? AND coop_id IS NOT NULL AND deleted = 0 AND state = 'open' AND quantity_unit = ?
 		  AND COALESCE(available_value, quantity_value) >= ? - 1e-9`,
-		q.Value, ms(tx.now), q.Value, iri, q.Unit, q.Value)
+		q.Value, ms(tx.now), ms(tx.now), q.Value, iri, q.Unit, q.Value)
 	if err != nil {
 		return nil, fmt.Errorf("store: take from listing: %w", err)
 	}
