@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,7 +26,22 @@ import (
 	"github.com/coopfed/coopfed/app"
 	"github.com/coopfed/coopfed/federation"
 	"github.com/coopfed/coopfed/store"
+	"github.com/coopfed/coopfed/store/pgtest"
 )
+
+// testLogger is the instances' logger: silent unless COOPFED_TEST_LOG is
+// set, when the server's log goes to stderr beside the test's output.
+func testLogger() *slog.Logger {
+	if os.Getenv("COOPFED_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// Postgres makes Start open each instance on a PostgreSQL schema of its
+// own instead of a SQLite file. A suite's TestMain sets it for its second
+// run (pgtest.RunBoth).
+var Postgres bool
 
 //go:embed testdata/*.pem
 var keyFS embed.FS
@@ -77,11 +94,13 @@ func Start(t testing.TB, opt Options) *Instance {
 	if opt.Retry == nil {
 		opt.Retry = &FastRetry
 	}
-	if opt.DB == "" {
+	if opt.DB == "" && Postgres {
+		opt.DB = pgtest.NewDatabase(t)
+	} else if opt.DB == "" {
 		opt.DB = filepath.Join(t.TempDir(), "coopfed.db")
 	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{URL: base, DB: opt.DB, Coop: opt.Coop, AllowPrivate: true, Retry: opt.Retry, Workers: opt.Workers, InboxRate: opt.InboxRate, InboxBurst: opt.InboxBurst, Now: opt.Now, TallyDebounce: opt.TallyDebounce})
+	a, err := app.Open(ctx, app.Config{URL: base, DB: opt.DB, Coop: opt.Coop, AllowPrivate: true, Retry: opt.Retry, Workers: opt.Workers, InboxRate: opt.InboxRate, InboxBurst: opt.InboxBurst, Now: opt.Now, TallyDebounce: opt.TallyDebounce, Logger: testLogger()})
 	if err != nil {
 		l.Close()
 		t.Fatal(err)

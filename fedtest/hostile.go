@@ -2,23 +2,21 @@ package fedtest
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coopfed/coopfed/store"
 )
 
 // Helpers for hostile-input tests: a remote that logs every request it
@@ -179,82 +177,16 @@ func signedValue(req *http.Request, name string, noQuery bool) string {
 }
 
 // TableState is one table's row count and a digest of all its rows.
-type TableState struct {
-	Rows   int64
-	Digest string
-}
+type TableState = store.TableDigest
 
-// Snapshot reads every table of the instance's database through a separate
-// read-only connection and returns, per table, its row count and a digest
-// of its contents. Unlike Counts it also sees rows that were changed in
-// place (an edited timeline item, a refreshed actor).
+// Snapshot returns, per table of the instance's database, its row count
+// and a digest of its contents. Unlike Counts it also sees rows that were
+// changed in place (an edited timeline item, a refreshed actor).
 func (i *Instance) Snapshot(t testing.TB) map[string]TableState {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: i.Store.Path()}).EscapedPath()+"?mode=ro&_busy_timeout=10000")
+	out, err := i.Store.Digests(context.Background())
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer db.Close()
-	names, err := tableNames(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(map[string]TableState, len(names))
-	for _, name := range names {
-		st, err := tableState(db, name)
-		if err != nil {
-			t.Fatalf("snapshot of %s: %v", name, err)
-		}
-		out[name] = st
 	}
 	return out
-}
-
-func tableNames(db *sql.DB) ([]string, error) {
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	return names, rows.Err()
-}
-
-func tableState(db *sql.DB, name string) (TableState, error) {
-	rows, err := db.Query(`SELECT * FROM "` + strings.ReplaceAll(name, `"`, `""`) + `"`)
-	if err != nil {
-		return TableState{}, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return TableState{}, err
-	}
-	var lines []string
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for k := range vals {
-		ptrs[k] = &vals[k]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return TableState{}, err
-		}
-		lines = append(lines, fmt.Sprintf("%#v", vals))
-	}
-	if err := rows.Err(); err != nil {
-		return TableState{}, err
-	}
-	// Why: without ORDER BY SQLite may return rows in any order; sorting
-	// makes the digest depend on the contents only.
-	slices.Sort(lines)
-	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
-	return TableState{Rows: int64(len(lines)), Digest: hex.EncodeToString(sum[:8])}, nil
 }

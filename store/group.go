@@ -458,7 +458,7 @@ func (s *Store) CountGroupPosts(ctx context.Context, groupID int64, state string
 // back.
 func (tx *Tx) UnlistGroupActivities(groupID int64, objectIRIs ...string) error {
 	for _, iri := range objectIRIs {
-		if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE activities SET public = FALSE WHERE coop_id = ? AND object_iri = ?`, groupID, iri); err != nil {
+		if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE activities SET public = 0 WHERE coop_id = ? AND object_iri = ?`, groupID, iri); err != nil {
 			return fmt.Errorf("store: unlist: %w", err)
 		}
 	}
