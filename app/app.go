@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Addr         string // listen address, e.g. 127.0.0.1:8080
 	URL          string // public base URL used in every IRI
-	DB           string // SQLite file
+	DB           string // SQLite file, or a postgres:// URL
 	Coop         string // name of the first coop, created when there is none
 	AllowPrivate bool   // fetch from and deliver to private addresses over http
 	Workers      int    // delivery workers
@@ -35,6 +35,9 @@ type Config struct {
 	NewID func() string
 	// Retry overrides the delivery retry policy (tests shorten it).
 	Retry *coopfed.RetryPolicy
+	// DeliveryLease is how long a claimed delivery belongs to this process
+	// (see federation.Config); 0 for the default.
+	DeliveryLease time.Duration
 	// InboxRate and InboxBurst limit inbox POSTs per remote host (see
 	// federation.Config); 0 for the defaults, a negative rate for none.
 	InboxRate  float64
@@ -89,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	metrics := handlers.NewMetrics(st)
 	fed, err := federation.New(ctx, federation.Config{
 		BaseURL: cfg.URL, Store: st, Logger: cfg.Logger, AllowPrivate: cfg.AllowPrivate,
-		Now: cfg.Now, NewID: cfg.NewID, Workers: cfg.Workers, Retry: cfg.Retry, Metrics: metrics,
+		Now: cfg.Now, NewID: cfg.NewID, Workers: cfg.Workers, Retry: cfg.Retry, DeliveryLease: cfg.DeliveryLease, Metrics: metrics,
 		InboxRate: cfg.InboxRate, InboxBurst: cfg.InboxBurst, TallyDebounce: cfg.TallyDebounce,
 	})
 	if err != nil {
@@ -119,6 +122,13 @@ func (a *App) EnsureFirstCoop(ctx context.Context) (*coopfed.Coop, string, error
 		name = "coop"
 	}
 	c, err := federation.NewCoop(ctx, a.Store, name, "")
+	if coopfed.ErrorCode(err) == coopfed.ECONFLICT {
+		// Another process on the same PostgreSQL database created it
+		// between our look and our insert.
+		if _, ferr := a.Store.CoopByName(ctx, name); ferr == nil {
+			return nil, "", nil
+		}
+	}
 	if err != nil {
 		return nil, "", err
 	}

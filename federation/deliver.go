@@ -20,10 +20,19 @@ import (
 	"github.com/coopfed/coopfed/store"
 )
 
+// DefaultDeliveryLease is how long a claimed row belongs to this process
+// before another claim may take it: after a crash, how long the rows the
+// process had claimed wait (on SQLite the restart releases them at once;
+// on PostgreSQL the other processes take them when the lease lapses).
+const DefaultDeliveryLease = 2 * time.Minute
+
+// MinDeliveryLease is the shortest lease allowed: a claimed row may wait
+// for a worker behind one batch of POSTs and then take one POST, each up to
+// the POST timeout, and a lease that lapsed before would let a second
+// process send the row too.
+const MinDeliveryLease = 3 * deliveryTimeout
+
 const (
-	// deliveryLease is how long a claimed row belongs to this process
-	// before another claim may take it.
-	deliveryLease = 2 * time.Minute
 	// deliveryTimeout bounds one POST; the shared client's own timeout
 	// (transport.DefaultTimeout) is the same, so neither cuts the other.
 	deliveryTimeout = transport.DefaultTimeout
@@ -38,6 +47,7 @@ type deliverer struct {
 	client  *http.Client // f.client, but redirects are returned, not followed
 	workers int
 	retry   coopfed.RetryPolicy
+	lease   time.Duration
 	breaker *breaker
 
 	wakeCh  chan struct{}
@@ -53,7 +63,7 @@ type deliverer struct {
 	coops   map[int64]*coopfed.Coop
 }
 
-func newDeliverer(f *Federation, workers int, retry coopfed.RetryPolicy) *deliverer {
+func newDeliverer(f *Federation, workers int, retry coopfed.RetryPolicy, lease time.Duration) *deliverer {
 	// Why no redirects: a client following a 301/302/303 turns the POST
 	// into a GET and would report the page it lands on as a delivery; a
 	// 307/308 would re-send a signature whose (request-target) and host
@@ -65,6 +75,7 @@ func newDeliverer(f *Federation, workers int, retry coopfed.RetryPolicy) *delive
 		client:  &client,
 		workers: workers,
 		retry:   retry,
+		lease:   lease,
 		breaker: newBreaker(retry.Base),
 		wakeCh:  make(chan struct{}, 1),
 		coops:   map[int64]*coopfed.Coop{},
@@ -136,7 +147,7 @@ func (d *deliverer) dispatch(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		batch, err := d.f.store.ClaimDeliveries(context.WithoutCancel(ctx), d.workers*2, deliveryLease, d.breaker.open(d.f.now()))
+		batch, err := d.f.store.ClaimDeliveries(context.WithoutCancel(ctx), d.workers*2, d.lease, d.breaker.open(d.f.now()))
 		if err != nil {
 			d.f.log.Error("claim deliveries", "err", err)
 		}

@@ -118,7 +118,12 @@ func (f *Federation) startJobs(ctx context.Context) {
 			t := time.NewTicker(j.interval)
 			defer t.Stop()
 			for {
-				if err := j.run(ctx, f); err != nil && ctx.Err() == nil {
+				// Why Exclusive: processes sharing one PostgreSQL
+				// database would otherwise both close a motion and
+				// both send its outcome; the one that finds the job
+				// running elsewhere skips this round.
+				_, err := f.store.Exclusive(ctx, j.name, func() error { return j.run(ctx, f) })
+				if err != nil && ctx.Err() == nil {
 					f.log.Error("periodic job failed", "job", j.name, "err", err)
 				}
 				select {

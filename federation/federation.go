@@ -43,6 +43,9 @@ type Config struct {
 	Workers int
 	// Retry is the delivery retry policy (default DefaultRetryPolicy).
 	Retry *coopfed.RetryPolicy
+	// DeliveryLease is how long a claimed delivery belongs to this process
+	// (default DefaultDeliveryLease; at least MinDeliveryLease).
+	DeliveryLease time.Duration
 	// Client overrides the HTTP client for remote requests.
 	Client *http.Client
 	// Metrics receives counters; nil for none.
@@ -202,7 +205,14 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 	if workers <= 0 {
 		workers = 16
 	}
-	f.delivery = newDeliverer(f, workers, retry)
+	lease := cfg.DeliveryLease
+	if lease == 0 {
+		lease = DefaultDeliveryLease
+	}
+	if lease < MinDeliveryLease {
+		return nil, fmt.Errorf("federation: the delivery lease must be at least %v", MinDeliveryLease)
+	}
+	f.delivery = newDeliverer(f, workers, retry, lease)
 	for _, build := range objectKinds {
 		f.kinds = append(f.kinds, build(f))
 	}

@@ -17,13 +17,19 @@ import (
 // backupCmd copies a live database with SQLite's online backup API.
 func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backup", stderr)
-	db := fs.string("db", "coopfed.db", "SQLite database file to back up")
+	db := fs.string("db", "coopfed.db", "SQLite database file to back up (PostgreSQL: use pg_dump)")
 	out := fs.String("out", "", "file to write the backup to (must not exist)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError{"usage: coopfed backup --db PATH --out FILE"}
+	}
+	if store.IsPostgres(*db) {
+		// Why: PostgreSQL's own tools take a consistent copy of a live
+		// database, with or without coopfed running; a second way here
+		// would only be a weaker one.
+		return fmt.Errorf("backup: %s is a PostgreSQL database: back it up with pg_dump, e.g.\n  pg_dump --format=custom --file=coopfed.dump '%s'\nand restore with pg_restore --clean --dbname=URL coopfed.dump (docs/OPERATIONS.md)", redactDSN(*db), redactDSN(*db))
 	}
 	pages, err := store.Backup(ctx, *db, *out)
 	if err != nil {
@@ -82,7 +88,7 @@ type exportAnnouncement struct {
 // exportCmd writes a coop's data as JSON.
 func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export", stderr)
-	db := fs.string("db", "coopfed.db", "SQLite database file")
+	db := fs.string("db", "coopfed.db", "SQLite database file, or a postgres:// URL")
 	name := fs.String("coop", "", "the coop to export")
 	withKey := fs.Bool("include-private-key", false, "include the coop's private key (to move the coop to another server; keep the file secret)")
 	if err := fs.parse(args); err != nil {
@@ -249,7 +255,7 @@ func blockCmd(ctx context.Context, args []string, stdout, stderr io.Writer, unbl
 		name = "unblock"
 	}
 	fs := newFlagSet(name, stderr)
-	db := fs.string("db", "coopfed.db", "SQLite database file")
+	db := fs.string("db", "coopfed.db", "SQLite database file, or a postgres:// URL")
 	domain := fs.String("domain", "", "a domain (its subdomains are blocked too)")
 	actor := fs.String("actor", "", "an actor IRI")
 	reason := fs.String("reason", "", "why (kept with the block)")

@@ -250,8 +250,15 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureAt(t, filepath.Join(t.TempDir(), "coopfed.db"))
+}
+
+// newFixtureAt is newFixture on the database db (a file or a postgres://
+// URL).
+func newFixtureAt(t *testing.T, db string) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	f := &fixture{db: filepath.Join(t.TempDir(), "coopfed.db"), addr: freeAddr(t)}
+	f := &fixture{db: db, addr: freeAddr(t)}
 	f.base = "http://" + f.addr
 	var out bytes.Buffer
 	if err := run(ctx, []string{"coop", "create", "bakery", "--db", f.db}, &out, &out); err != nil {
@@ -462,6 +469,7 @@ func (b *syncBuffer) String() string {
 // received is one POST a receiver got.
 type received struct {
 	host, path string
+	at         time.Time // when it arrived
 	date       time.Time // the Date header
 	typ        string
 	activity   string
@@ -499,7 +507,7 @@ func (r *receiver) listen(t *testing.T, addr string) {
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.started.Add(1)
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	rec := received{host: req.Host, path: req.URL.Path}
+	rec := received{host: req.Host, path: req.URL.Path, at: time.Now()}
 	rec.date, _ = http.ParseTime(req.Header.Get("Date"))
 	var doc struct{ ID, Type string }
 	json.Unmarshal(body, &doc)

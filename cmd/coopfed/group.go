@@ -44,7 +44,7 @@ func groupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{fmt.Sprintf("unknown group command %q\n%s", verb, groupUsage)}
 	}
 	fs := newFlagSet("group "+verb, stderr)
-	db := fs.string("db", "coopfed.db", "SQLite database file")
+	db := fs.string("db", "coopfed.db", "SQLite database file, or a postgres:// URL")
 	base := fs.string("url", "", "public base URL of the server (update, ban, remove)")
 	owner := fs.String("coop", "", "the coop that runs the group (create)")
 	display := fs.String("display-name", "", "name shown")

@@ -5,6 +5,7 @@
 //	coopfed token create --coop NAME [--db PATH]
 //	coopfed member add|remove|list --coop NAME [--db PATH]
 //	coopfed backup --db PATH --out FILE
+//	coopfed migrate-db --from sqlite:PATH --to postgres://...
 //	coopfed export --coop NAME [--db PATH] [--include-private-key]
 //	coopfed block|unblock --domain DOMAIN | --actor IRI [--reason TEXT] [--db PATH]
 //	coopfed healthcheck [--addr 127.0.0.1:8080]
@@ -69,6 +70,7 @@ const usage = `usage:
   coopfed member add|remove|list     manage a coop's members (who vote)
   coopfed group create|list|update|members|ban|unban|remove   run the instance's market groups
   coopfed backup --out FILE          copy the database while the server runs
+  coopfed migrate-db --from sqlite:FILE --to postgres://URL   move an instance to PostgreSQL
   coopfed export --coop NAME         write a coop's data as JSON
   coopfed block --domain D | --actor IRI   refuse everything from a domain or account (unblock lifts it)
   coopfed healthcheck                exit 0 when the local server answers /healthz
@@ -105,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return groupCmd(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args[1:], stdout, stderr)
+	case "migrate-db":
+		return migrateDBCmd(ctx, args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], stdout, stderr)
 	case "block", "unblock":
@@ -210,7 +214,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	addr := fs.string("addr", "127.0.0.1:8080", "address to listen on")
 	baseURL := fs.string("url", "", "public base URL used in every IRI (default http://localhost:PORT)")
-	db := fs.string("db", "coopfed.db", "SQLite database file")
+	db := fs.string("db", "coopfed.db", "SQLite database file, or a postgres:// URL")
 	coop := fs.string("coop", "coop", "name of the first coop, created when the instance has none")
 	allowPrivate := fs.bool("allow-private-network", false, "fetch from and deliver to loopback and private addresses over plain http (development, tests)")
 	workers := fs.int("workers", 16, "delivery workers")
@@ -220,6 +224,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	follow := fs.string("follow", "", "comma-separated actors (name@host or URLs) the first coop follows once serving; retried until they answer")
 	metricsToken := fs.string("metrics-token", "", "bearer token required to read /metrics (open when empty)")
 	inboxRate := fs.int("inbox-rate", 50, "inbox POSTs per second allowed from one remote host (bursts of 10x); 0 for no limit")
+	lease := fs.duration("delivery-lease", federation.DefaultDeliveryLease, "how long a claimed delivery belongs to this process; after a crash, other processes on the same PostgreSQL database send it when the lease lapses (at least "+federation.MinDeliveryLease.String()+")")
 	retryBase := fs.duration("retry-base", coopfed.DefaultRetryPolicy.Base, "first wait before a failed delivery is retried; waits double up to 6h and deliveries are given up after 72h")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -228,6 +233,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	retry.Base = *retryBase
 	if err := retry.Validate(); err != nil {
 		return usageError{"--retry-base must be positive and at most " + retry.Max.String()}
+	}
+	if *lease < federation.MinDeliveryLease {
+		return usageError{"--delivery-lease must be at least " + federation.MinDeliveryLease.String()}
 	}
 	log, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -240,7 +248,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		*baseURL = "http://localhost:" + port
 	}
-	a, err := app.Open(ctx, app.Config{Addr: *addr, URL: *baseURL, DB: *db, Coop: *coop, AllowPrivate: *allowPrivate, Workers: *workers, Logger: log, Retry: &retry,
+	a, err := app.Open(ctx, app.Config{Addr: *addr, URL: *baseURL, DB: *db, Coop: *coop, AllowPrivate: *allowPrivate, Workers: *workers, Logger: log, Retry: &retry, DeliveryLease: *lease,
 		Follow: splitList(*follow), FirstAdmin: "admin", MetricsToken: *metricsToken, InboxRate: inboxLimit(*inboxRate), InboxBurst: 10 * *inboxRate})
 	if err != nil {
 		return err
@@ -259,7 +267,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		a.Shutdown(context.Background())
 		return err
 	}
-	log.Info("coopfed serving", "addr", a.Addr(), "url", *baseURL, "db", *db)
+	log.Info("coopfed serving", "addr", a.Addr(), "url", *baseURL, "db", redactDSN(*db))
 	fmt.Fprintf(stdout, "coopfed is serving %s on http://%s\n", *baseURL, a.Addr())
 	select {
 	case <-ctx.Done():
@@ -286,7 +294,7 @@ func coopCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	name := args[0]
 	fs := newFlagSet("coop create", stderr)
-	db := fs.string("db", "coopfed.db", "SQLite database file")
+	db := fs.string("db", "coopfed.db", "SQLite database file, or a postgres:// URL")
 	display := fs.String("display-name", "", "the coop's display name")
 	if err := fs.parse(args[1:]); err != nil {
 		return err
@@ -306,7 +314,7 @@ func coopCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token create", stderr)
-	db := fs.string("db", "coopfed.db", "SQLite database file")
+	db := fs.string("db", "coopfed.db", "SQLite database file, or a postgres:// URL")
 	coop := fs.String("coop", "", "the coop the token administers")
 	if err := fs.parse(args); err != nil {
 		return err

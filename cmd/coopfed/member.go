@@ -33,7 +33,7 @@ func memberCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{fmt.Sprintf("unknown member command %q\n%s", verb, memberUsage)}
 	}
 	fs := newFlagSet("member "+verb, stderr)
-	db := fs.string("db", "coopfed.db", "SQLite database file")
+	db := fs.string("db", "coopfed.db", "SQLite database file, or a postgres:// URL")
 	coop := fs.String("coop", "", "the coop")
 	role := fs.String("role", coopfed.RoleMember, "admin or member (add)")
 	actors := fs.String("actor", "", "comma-separated fediverse actor IRIs the member votes from (add)")
