@@ -14,6 +14,7 @@ import (
 	"github.com/coopfed/coopfed/federation"
 	"github.com/coopfed/coopfed/fedtest"
 	"github.com/coopfed/coopfed/store"
+	"github.com/coopfed/coopfed/store/pgtest"
 	"github.com/coopfed/coopfed/store/storetest"
 )
 
@@ -89,10 +90,36 @@ func BenchmarkGroupRelay1000(b *testing.B) {
 // p99-ms over the iterations:
 //
 //	go test -tags sqlite_fts5 -run '^$' -bench MarketThroughGroups -benchtime 200x ./federation
+//
+// With COOPFED_TEST_POSTGRES set, the same market is built and searched on
+// PostgreSQL too (db=postgres), side by side with SQLite (db=sqlite).
 func BenchmarkMarketThroughGroups(b *testing.B) {
+	for _, db := range benchDatabases(b) {
+		b.Run("db="+db.name, func(b *testing.B) { benchMarketThroughGroups(b, db.open(b)) })
+	}
+}
+
+// benchDatabase is a backend a benchmark runs on: a fresh SQLite file, or
+// a fresh PostgreSQL schema.
+type benchDatabase struct {
+	name string
+	open func(b *testing.B) string
+}
+
+// benchDatabases returns SQLite and, when COOPFED_TEST_POSTGRES names a
+// server, PostgreSQL.
+func benchDatabases(b *testing.B) []benchDatabase {
+	out := []benchDatabase{{"sqlite", func(b *testing.B) string { return filepath.Join(b.TempDir(), "market.db") }}}
+	if pgtest.AdminDSN() != "" {
+		out = append(out, benchDatabase{"postgres", func(b *testing.B) string { return pgtest.NewDatabase(b) }})
+	}
+	return out
+}
+
+func benchMarketThroughGroups(b *testing.B, dsn string) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	st, err := store.Open(filepath.Join(b.TempDir(), "market.db"), store.WithClock(func() time.Time { return now }))
+	st, err := store.Open(dsn, store.WithClock(func() time.Time { return now }))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -124,6 +124,16 @@ const listingWriteColumns = `iri, coop_id, actor_iri, kind, title, description, 
 	reciprocal_kind, reciprocal_amount, reciprocal_currency, reciprocal_resource,
 	place_name, lat, lon, lat_band, valid_until, state, published, updated, deleted`
 
+// ListingColumns returns the columns of SQLInsertListing, in the order of
+// ListingArgs (for bulk loaders that COPY rows into PostgreSQL).
+func ListingColumns() []string {
+	var out []string
+	for _, c := range strings.Split(listingWriteColumns, ",") {
+		out = append(out, strings.TrimSpace(c))
+	}
+	return out
+}
+
 // SQLInsertListing is the statement that stores one listing; its
 // arguments are those of ListingArgs. Bulk loaders (the synthetic market
 // of the benchmarks) prepare it once.

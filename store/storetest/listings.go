@@ -70,9 +70,12 @@ type Config struct {
 
 // GenerateListings fills the database behind s with cfg.N listings in one
 // transaction through one prepared statement (the store's insert, with
-// its full-text triggers). It opens its own connection to the file, so it
-// needs only the store's path.
+// its full-text triggers), or on PostgreSQL with COPY. It opens its own
+// connection to the database, so it needs only the store's path.
 func GenerateListings(ctx context.Context, s *store.Store, cfg Config) error {
+	if s.Postgres() {
+		return generatePG(ctx, s, cfg)
+	}
 	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: s.Path()}).EscapedPath()+"?_busy_timeout=10000&_txlock=immediate")
 	if err != nil {
 		return err

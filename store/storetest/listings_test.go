@@ -10,6 +10,7 @@ import (
 
 	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/store"
+	"github.com/coopfed/coopfed/store/pgtest"
 )
 
 // TestGenerateListings builds a small market and checks that it is whole:
@@ -63,5 +64,45 @@ func TestGenerateListings(t *testing.T) {
 		if x, y := a.Listing(i), b.Listing(i); x.Title != y.Title || x.IRI != y.IRI || x.Published != y.Published {
 			t.Fatalf("listing %d differs between two generators of one seed", i)
 		}
+	}
+}
+
+// TestGenerateListingsPostgres is TestGenerateListings on PostgreSQL: the
+// COPY path stores every row and its groups, the indexes come back, and
+// the id sequence continues after the generated rows.
+func TestGenerateListingsPostgres(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s, err := store.Open(pgtest.NewDatabase(t), store.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := &coopfed.Coop{Name: "gen", PublicKeyPEM: "pub", PrivateKeyPEM: "priv"}
+	if err := s.Update(ctx, func(tx *store.Tx) error { return tx.CreateCoop(c) }); err != nil {
+		t.Fatal(err)
+	}
+	groups := []string{"https://north.example/groups/market", "https://south.example/groups/market"}
+	if err := GenerateListings(ctx, s, Config{N: 3000, Seed: 1, CoopID: c.ID, Now: now, Groups: groups}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.Counts(ctx)
+	if err != nil || counts["listings"] != 3000 || counts["listing_groups"] == 0 {
+		t.Fatalf("listings = %d, listing_groups = %d, %v", counts["listings"], counts["listing_groups"], err)
+	}
+	extra := &coopfed.Listing{IRI: "https://x.example/p/1", ActorIRI: "https://x.example/u", Kind: coopfed.ListingOffer, Title: "Zanzibar cloves",
+		Quantity: coopfed.Quantity{Value: 1, Unit: "one"}, State: coopfed.ListingOpen}
+	if err := s.Update(ctx, func(tx *store.Tx) error { return tx.InsertListing(extra) }); err != nil {
+		t.Fatal(err)
+	}
+	if extra.ID <= 3000 {
+		t.Errorf("a listing added after the load got id %d, inside the generated range", extra.ID)
+	}
+	hits, err := s.SearchListings(ctx, store.MarketQuery{Text: "zanzibar"})
+	if err != nil || len(hits) != 1 {
+		t.Fatalf("search after the load: %d hits, %v", len(hits), err)
+	}
+	if hits, err := s.SearchListings(ctx, store.MarketQuery{Group: groups[0], Limit: 5}); err != nil || len(hits) != 5 {
+		t.Fatalf("group search after the load: %d hits, %v", len(hits), err)
 	}
 }
