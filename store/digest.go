@@ -51,6 +51,17 @@ func (s *Store) Digests(ctx context.Context) (map[string]TableDigest, error) {
 }
 
 func (s *Store) digest(ctx context.Context, table string) (TableDigest, error) {
+	// Generated columns (PostgreSQL's stored text-search vector) are
+	// derived from the others and have no SQLite twin: left out.
+	var generated []string
+	if s.pg {
+		var err error
+		generated, err = queryStrings(ctx, s.read, `SELECT column_name FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = ? AND is_generated = 'ALWAYS'`, table)
+		if err != nil {
+			return TableDigest{}, err
+		}
+	}
 	rows, err := s.read.QueryContext(ctx, `SELECT * FROM `+quoteIdent(table))
 	if err != nil {
 		return TableDigest{}, err
@@ -60,9 +71,11 @@ func (s *Store) digest(ctx context.Context, table string) (TableDigest, error) {
 	if err != nil {
 		return TableDigest{}, err
 	}
-	order := make([]int, len(cols))
-	for i := range order {
-		order[i] = i
+	var order []int
+	for i, c := range cols {
+		if !slices.Contains(generated, c) {
+			order = append(order, i)
+		}
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(cols[a], cols[b]) })
 	vals := make([]any, len(cols))

@@ -356,9 +356,8 @@ func FTSQuery(text string, or bool, maxWords int) string {
 }
 
 // pgListingVector is the text a listing is found by on PostgreSQL: the
-// expression of the GIN index listings_text (migrations/postgres), written
-// the same way in every query so that the planner uses the index.
-const pgListingVector = `coopfed_listing_text(title, description, category)`
+// generated column of the GIN index listings_text (migrations/postgres).
+const pgListingVector = `text_vector`
 
 // pgTSQuery turns FTSQuery's FTS5 form ("a" "b", "a" OR "b") into a
 // tsquery ('a' & 'b', 'a' | 'b'). FTSQuery keeps letters and digits only,
@@ -391,9 +390,7 @@ func (s *Store) textMatch(where []string) (from, rank string, _ []string) {
 }
 
 // pgListingVectorOf is pgListingVector on the listings row of alias a.
-func pgListingVectorOf(a string) string {
-	return `coopfed_listing_text(` + a + `.title, ` + a + `.description, ` + a + `.category)`
-}
+func pgListingVectorOf(a string) string { return a + `.` + pgListingVector }
 
 // SearchListings searches the market: open listings not past their end,
 // filtered, sorted and paged as q says.

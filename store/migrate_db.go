@@ -32,8 +32,8 @@ const copyBatch = 500
 // the content digest of every table on both sides and fails unless all
 // agree, so that what it reports moved is what arrived.
 func (s *Store) CopyTo(ctx context.Context, dst *Store) (*CopyReport, error) {
-	if !dst.pg {
-		return nil, fmt.Errorf("store: copy: the destination must be a PostgreSQL database")
+	if !dst.pg || s.pg {
+		return nil, fmt.Errorf("store: copy: the source must be a SQLite database and the destination a PostgreSQL one")
 	}
 	sv, err := s.SchemaVersion(ctx)
 	if err != nil {

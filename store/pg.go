@@ -43,6 +43,13 @@ func (s *Store) openPostgres(dsn string) error {
 	if err != nil {
 		return fmt.Errorf("store: postgres: %w", err)
 	}
+	// Why jit off (unless the DSN says otherwise): the store's queries are
+	// short, and a market search over a million listings crosses the
+	// planner's JIT cost threshold, where compiling took longer than the
+	// query itself (a 300 ms tail on a 20 ms search).
+	if _, ok := cfg.RuntimeParams["jit"]; !ok {
+		cfg.RuntimeParams["jit"] = "off"
+	}
 	pool := stdlib.OpenDB(*cfg)
 	pool.SetMaxOpenConns(PostgresMaxConns)
 	pool.SetMaxIdleConns(PostgresMaxConns)
