@@ -11,6 +11,13 @@ package federation_test
 // BenchmarkFloorSign         RSA-2048 PKCS#1 v1.5 signing, all cores
 // BenchmarkFanOut1000        one announcement delivered to 1000 personal inboxes
 //
+// The inbox and fan-out benchmarks run on SQLite (db=sqlite) and, with
+// COOPFED_TEST_POSTGRES set, on PostgreSQL served by one process
+// (db=postgres) and by two (db=postgres-2proc: two instances on one
+// database and one public URL, each with its own pool, cache and workers,
+// the client's connections spread over both as a balancer would), so the
+// backends' figures come from one run against the same floors.
+//
 // The HTTP benchmarks run client, server and (for fan-out) receivers in one
 // process on the same cores, so their ratio includes the client's cost.
 // Each reports its throughput against a floor measured for 1 s right after
@@ -50,6 +57,7 @@ import (
 
 	"github.com/coopfed/coopfed/federation/httpsign"
 	"github.com/coopfed/coopfed/fedtest"
+	"github.com/coopfed/coopfed/store/pgtest"
 )
 
 // ---------------------------------------------------------------------------
@@ -276,12 +284,61 @@ const (
 	inboxParallelism = 8 // goroutines per GOMAXPROCS sending at once
 )
 
+// benchBackend is where a benchmark's instance keeps its data and how many
+// processes serve it.
+type benchBackend struct {
+	name  string
+	pg    bool
+	procs int
+}
+
+// benchBackends returns SQLite and, when COOPFED_TEST_POSTGRES names a
+// server, PostgreSQL with one and with two processes.
+func benchBackends() []benchBackend {
+	out := []benchBackend{{"sqlite", false, 1}}
+	if pgtest.AdminDSN() != "" {
+		out = append(out, benchBackend{"postgres", true, 1}, benchBackend{"postgres-2proc", true, 2})
+	}
+	return out
+}
+
+// start starts the backend's processes of one instance: the first on a
+// fresh database, the others on the same database and public URL.
+func (bb benchBackend) start(b *testing.B, opt fedtest.Options) []*fedtest.Instance {
+	if bb.pg {
+		opt.DB = pgtest.NewDatabase(b)
+	}
+	insts := []*fedtest.Instance{fedtest.Start(b, opt)}
+	for range bb.procs - 1 {
+		o := opt
+		o.DB, o.URL = insts[0].DB, insts[0].URL
+		insts = append(insts, fedtest.Start(b, o))
+	}
+	return insts
+}
+
+// addrs returns the listen addresses of an instance's processes.
+func addrs(insts []*fedtest.Instance) []string {
+	out := make([]string, len(insts))
+	for i, in := range insts {
+		out[i] = in.Addr()
+	}
+	return out
+}
+
 func BenchmarkInboxCreateNote(b *testing.B) {
+	for _, bb := range benchBackends() {
+		b.Run("db="+bb.name, func(b *testing.B) { benchInboxCreateNote(b, bb) })
+	}
+}
+
+func benchInboxCreateNote(b *testing.B, bb benchBackend) {
 	ctx := context.Background()
 	// All actors live on one remote host, which the per-host inbox limit
 	// (50/s by default) would answer 429 after its burst. A rate no
 	// benchmark reaches keeps the limiter's code in the measured path.
-	inst := fedtest.Start(b, fedtest.Options{Coop: "coop", InboxRate: 1e9})
+	insts := bb.start(b, fedtest.Options{Coop: "coop", InboxRate: 1e9})
+	inst := insts[0]
 	remote := fedtest.NewRemote(b)
 	actors := make([]*fedtest.Actor, inboxActors)
 	iris := make([]string, inboxActors)
@@ -298,7 +355,7 @@ func BenchmarkInboxCreateNote(b *testing.B) {
 		return a, inbox, noteBody(a.IRI, coopIRI, fmt.Sprintf("%s/statuses/%d-%s-%d", a.IRI, run, phase, i))
 	}
 	conns := inboxParallelism * runtime.GOMAXPROCS(0)
-	client := fedtest.BenchClient(conns)
+	client := fedtest.BenchClientTo(conns, addrs(insts))
 	defer client.CloseIdleConnections()
 	send := func(p *fedtest.PreparedPost) (int, string, error) {
 		req, err := p.Request(ctx)
@@ -425,8 +482,16 @@ const (
 )
 
 func BenchmarkFanOut1000(b *testing.B) {
+	for _, bb := range benchBackends() {
+		b.Run("db="+bb.name, func(b *testing.B) { benchFanOut1000(b, bb) })
+	}
+}
+
+// benchFanOut1000 publishes through the first process; with two, both
+// processes' workers claim from the one queue.
+func benchFanOut1000(b *testing.B, bb benchBackend) {
 	ctx := context.Background()
-	inst := fedtest.Start(b, fedtest.Options{Coop: "coop"})
+	inst := bb.start(b, fedtest.Options{Coop: "coop"})[0]
 	farm := fedtest.NewInboxFarm(b, fanServers, fanPerServer)
 	// Interleave hosts, as followers of a real coop would be.
 	byServer := farm.Actors(fedtest.FixedPublicKeyPEM(1))

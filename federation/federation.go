@@ -213,6 +213,9 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 		return nil, fmt.Errorf("federation: the delivery lease must be at least %v", MinDeliveryLease)
 	}
 	f.delivery = newDeliverer(f, workers, retry, lease)
+	// Another process on the same PostgreSQL database may queue a
+	// fan-out: its NOTIFY wakes this process's workers too.
+	cfg.Store.OnDeliveriesQueued(f.delivery.wake)
 	for _, build := range objectKinds {
 		f.kinds = append(f.kinds, build(f))
 	}

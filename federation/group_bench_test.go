@@ -94,26 +94,18 @@ func BenchmarkGroupRelay1000(b *testing.B) {
 // With COOPFED_TEST_POSTGRES set, the same market is built and searched on
 // PostgreSQL too (db=postgres), side by side with SQLite (db=sqlite).
 func BenchmarkMarketThroughGroups(b *testing.B) {
-	for _, db := range benchDatabases(b) {
-		b.Run("db="+db.name, func(b *testing.B) { benchMarketThroughGroups(b, db.open(b)) })
+	for _, bb := range benchBackends() {
+		if bb.procs > 1 {
+			continue // one store: processes change nothing here
+		}
+		b.Run("db="+bb.name, func(b *testing.B) {
+			dsn := filepath.Join(b.TempDir(), "market.db")
+			if bb.pg {
+				dsn = pgtest.NewDatabase(b)
+			}
+			benchMarketThroughGroups(b, dsn)
+		})
 	}
-}
-
-// benchDatabase is a backend a benchmark runs on: a fresh SQLite file, or
-// a fresh PostgreSQL schema.
-type benchDatabase struct {
-	name string
-	open func(b *testing.B) string
-}
-
-// benchDatabases returns SQLite and, when COOPFED_TEST_POSTGRES names a
-// server, PostgreSQL.
-func benchDatabases(b *testing.B) []benchDatabase {
-	out := []benchDatabase{{"sqlite", func(b *testing.B) string { return filepath.Join(b.TempDir(), "market.db") }}}
-	if pgtest.AdminDSN() != "" {
-		out = append(out, benchDatabase{"postgres", func(b *testing.B) string { return pgtest.NewDatabase(b) }})
-	}
-	return out
 }
 
 func benchMarketThroughGroups(b *testing.B, dsn string) {

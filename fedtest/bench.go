@@ -119,6 +119,19 @@ func BenchClient(conns int) *http.Client {
 	}
 }
 
+// BenchClientTo is BenchClient for an instance run by several processes:
+// whatever host a request names, its connections go to addrs in turn, as
+// an L4 balancer in front of the processes would spread them.
+func BenchClientTo(conns int, addrs []string) *http.Client {
+	c := BenchClient(conns)
+	var next atomic.Int64
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	c.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addrs[int(next.Add(1)-1)%len(addrs)])
+	}
+	return c
+}
+
 // SeedFollowing records, directly in the store, that the instance's coop
 // follows each actor (accepted), so what they send lands in its timeline.
 func (i *Instance) SeedFollowing(tb testing.TB, actorIRIs []string) {

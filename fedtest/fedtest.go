@@ -75,6 +75,10 @@ type Options struct {
 	// the ephemeral range); a restart test passes the previous instance's,
 	// so its IRIs stay the same.
 	Addr string
+	// URL is the public base URL (default http://Addr). A second process
+	// of one instance (same DB) passes the first one's, as two processes
+	// behind one proxy share theirs.
+	URL string
 }
 
 // FastRetry retries after 100 ms, doubling up to 1 s, for a minute.
@@ -88,6 +92,9 @@ func Start(t testing.TB, opt Options) *Instance {
 		t.Fatal(err)
 	}
 	base := "http://" + l.Addr().String()
+	if opt.URL != "" {
+		base = opt.URL
+	}
 	if opt.Coop == "" {
 		opt.Coop = "coop"
 	}

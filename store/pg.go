@@ -30,8 +30,13 @@ import (
 // job's lock is the writer key plus 0x100 to 0xffff from the job's name.
 const writerLockKey = 0x636f6f70_00000000 // "coop" in the high bytes
 
-// cacheChannel is the NOTIFY channel of cache invalidations.
-const cacheChannel = "coopfed_cache"
+// NOTIFY channels: cache invalidations, and deliveries queued (so that
+// every process's workers start on a fan-out at once, not at their next
+// poll).
+const (
+	cacheChannel    = "coopfed_cache"
+	deliveryChannel = "coopfed_deliveries"
+)
 
 // PostgresMaxConns bounds each process's pool. Several processes share the
 // server's max_connections (100 by default), so one process takes a
@@ -78,7 +83,16 @@ func (s *Store) openPostgres(dsn string) error {
 		pool.Close()
 		return err
 	}
-	l, err := listen(cfg, s.cache.invalidate)
+	l, err := listen(cfg, func(channel string) {
+		switch channel {
+		case cacheChannel:
+			s.cache.invalidate()
+		case deliveryChannel:
+			if fn := s.onDeliveries.Load(); fn != nil {
+				(*fn)()
+			}
+		}
+	})
 	if err != nil {
 		pool.Close()
 		return err
@@ -95,13 +109,19 @@ func (tx *Tx) lockWriter() error {
 	return nil
 }
 
-// notifyCache tells the other processes, when the transaction commits,
-// that the coops or blocks changed (PostgreSQL delivers a NOTIFY at
-// commit, and drops it on rollback).
-func (tx *Tx) notifyCache() error {
-	_, err := tx.tx.Tx.ExecContext(tx.ctx, `SELECT pg_notify($1, '')`, cacheChannel)
+// notify tells the other processes, when the transaction commits, that
+// the coops or blocks changed or that deliveries were queued (PostgreSQL
+// delivers a NOTIFY at commit, and drops it on rollback).
+func (tx *Tx) notify(channel string) error {
+	_, err := tx.tx.Tx.ExecContext(tx.ctx, `SELECT pg_notify($1, '')`, channel)
 	return err
 }
+
+// OnDeliveriesQueued registers fn to be called when a process sharing the
+// PostgreSQL database (this one included) commits queued deliveries; the
+// delivery workers use it to wake. On SQLite it is never called: the one
+// process wakes its workers itself (Tx.Enqueued).
+func (s *Store) OnDeliveriesQueued(fn func()) { s.onDeliveries.Store(&fn) }
 
 // pgListener holds one connection of its own that LISTENs for cache
 // invalidations.
@@ -110,10 +130,11 @@ type pgListener struct {
 	done   chan struct{}
 }
 
-// listen starts the listener. A lost connection is reopened; while it is
-// down the cache is dropped after every attempt, so a missed NOTIFY costs
-// at most a reconnect delay of staleness.
-func listen(cfg *pgx.ConnConfig, invalidate func()) (*pgListener, error) {
+// listen starts the listener, which calls on with each notification's
+// channel. A lost connection is reopened; while it is down every channel
+// is signalled after each attempt (the cache dropped, the workers woken),
+// so a missed NOTIFY costs at most a reconnect delay.
+func listen(cfg *pgx.ConnConfig, on func(channel string)) (*pgListener, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &pgListener{cancel: cancel, done: make(chan struct{})}
 	connect := func() (*pgx.Conn, error) {
@@ -121,7 +142,7 @@ func listen(cfg *pgx.ConnConfig, invalidate func()) (*pgListener, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := c.Exec(ctx, `LISTEN `+cacheChannel); err != nil {
+		if _, err := c.Exec(ctx, `LISTEN `+cacheChannel+`; LISTEN `+deliveryChannel); err != nil {
 			c.Close(context.Background())
 			return nil, err
 		}
@@ -137,8 +158,8 @@ func listen(cfg *pgx.ConnConfig, invalidate func()) (*pgListener, error) {
 		c := first
 		for {
 			if c != nil {
-				if _, err := c.WaitForNotification(ctx); err == nil {
-					invalidate()
+				if n, err := c.WaitForNotification(ctx); err == nil {
+					on(n.Channel)
 					continue
 				}
 				c.Close(context.Background())
@@ -147,7 +168,8 @@ func listen(cfg *pgx.ConnConfig, invalidate func()) (*pgListener, error) {
 			if ctx.Err() != nil {
 				return
 			}
-			invalidate()
+			on(cacheChannel)
+			on(deliveryChannel)
 			select {
 			case <-ctx.Done():
 				return

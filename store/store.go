@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coopfed/coopfed"
@@ -42,6 +43,8 @@ type Store struct {
 	// notify is PostgreSQL's listener that tells this process of cache
 	// changes other processes committed (nil on SQLite).
 	notify *pgListener
+	// onDeliveries is called when deliveries were queued (PostgreSQL).
+	onDeliveries atomic.Pointer[func()]
 	cache  cache
 	hot    map[string]*sql.Stmt // prepared write statements, by query text
 
@@ -244,7 +247,12 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	if tx.dirty && s.pg {
-		if err := tx.notifyCache(); err != nil {
+		if err := tx.notify(cacheChannel); err != nil {
+			return err
+		}
+	}
+	if tx.enqueued && s.pg {
+		if err := tx.notify(deliveryChannel); err != nil {
 			return err
 		}
 	}
