@@ -45,8 +45,8 @@ type Store struct {
 	notify *pgListener
 	// onDeliveries is called when deliveries were queued (PostgreSQL).
 	onDeliveries atomic.Pointer[func()]
-	cache  cache
-	hot    map[string]*sql.Stmt // prepared write statements, by query text
+	cache        cache
+	hot          map[string]*sql.Stmt // prepared write statements, by query text
 
 	// dir is the directory of coops seen in groups, computed at dirAt.
 	dirMu sync.Mutex
