@@ -110,6 +110,9 @@ func generatePG(ctx context.Context, s *store.Store, cfg Config) error {
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
-	_, err = conn.Exec(ctx, `ANALYZE listings, listing_groups`)
+	// Why VACUUM too: it sets the visibility map, without which the geo
+	// search's index-only scan visits the table for every row, as it
+	// would not once autovacuum has passed on a live instance.
+	_, err = conn.Exec(ctx, `VACUUM ANALYZE listings, listing_groups`)
 	return err
 }
