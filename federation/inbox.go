@@ -365,7 +365,8 @@ func (f *Federation) authorize(ctx context.Context, signer *coopfed.RemoteActor,
 }
 
 // apply runs the activity's effects in one transaction with its duplicate
-// record, so an activity is applied exactly once or not at all.
+// record, so an activity is applied exactly once or not at all (a
+// savepoint of a transaction shared with concurrent requests, commit.go).
 func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coopfed.RemoteActor, act *activity, raw []byte) error {
 	h, ok := handlersByType[act.Type.Main()]
 	if !ok {
@@ -383,7 +384,9 @@ func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coop
 		return err
 	}
 	enqueued := false
-	err := f.store.Update(ctx, func(tx *store.Tx) error {
+	// The write joins those of concurrent requests in one commit, and
+	// returns once that commit is done: the 202 still follows it.
+	err := f.commits.do(ctx, func(tx *store.Tx) error {
 		fresh, err := tx.MarkSeen(act.ID, in.version)
 		if err != nil || !fresh {
 			return err // a duplicate is accepted and ignored
