@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -226,8 +227,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	inboxRate := fs.int("inbox-rate", 50, "inbox POSTs per second allowed from one remote host (bursts of 10x); 0 for no limit")
 	lease := fs.duration("delivery-lease", federation.DefaultDeliveryLease, "how long a claimed delivery belongs to this process; after a crash, other processes on the same PostgreSQL database send it when the lease lapses (at least "+federation.MinDeliveryLease.String()+")")
 	retryBase := fs.duration("retry-base", coopfed.DefaultRetryPolicy.Base, "first wait before a failed delivery is retried; waits double up to 6h and deliveries are given up after 72h")
+	cpuProfile := fs.string("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof)")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		fh, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		if err := pprof.StartCPUProfile(fh); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	retry := coopfed.DefaultRetryPolicy
 	retry.Base = *retryBase
