@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -186,8 +187,12 @@ func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []b
 	}
 	keyHost := HostOf(keyID)
 	// Why: no remote key may claim to be ours, and our own coops never
-	// post to our own inbox over HTTP.
-	if keyHost == "" || f.iris.IsLocal(keyID) {
+	// post to our own inbox over HTTP. A keyId whose host is not written
+	// plainly (userinfo before it, a trailing dot) is refused too: the
+	// same server under another spelling would slip past domain blocks
+	// and the per-host limit (Mastodon's domain normalisation advisory,
+	// CVE-2023-42451).
+	if keyHost == "" || f.iris.IsLocal(keyID) || !plainHost(keyID) {
 		f.metrics.SignatureFailure("key_id")
 		return nil, "", coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: unusable keyId %q", keyID)
 	}
@@ -283,6 +288,18 @@ func (f *Federation) checkSignature(r *http.Request, body []byte) (signature, er
 		return nil, err
 	}
 	return cavageSignature{p: p}, nil
+}
+
+// plainHost reports whether an http(s) IRI names its host in the one
+// spelling blocks and limits compare: no userinfo, no trailing dot, no
+// empty port.
+func plainHost(iri string) bool {
+	u, err := url.Parse(iri)
+	if err != nil || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return false
+	}
+	h := u.Hostname()
+	return h != "" && !strings.HasSuffix(h, ".") && !strings.HasSuffix(u.Host, ":")
 }
 
 // isOurHost reports whether host (a Host header) names this instance,
