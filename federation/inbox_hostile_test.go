@@ -489,9 +489,9 @@ func TestHostileInboxRequestsChangeNothing(t *testing.T) {
 			}},
 
 		// Rows from the published advisories of Mastodon and GoToSocial
-		// (see docs/FEDERATION.md, "Security advisories reviewed").
+		// (see FEDERATION.md, "Security advisories reviewed").
 
-		// Mastodon CVE-2023-42451 (GHSA-v3xf-c9qf-j667): a host spelled
+		// Mastodon CVE-2023-42451: a host spelled
 		// another way (trailing dot, userinfo) must not pass for
 		// another server, nor slip past a block of its real name.
 		{name: "keyId host with a trailing dot, its domain blocked", want: http.StatusUnauthorized, reason: "unusable keyId", beforeFetch: true,
@@ -516,7 +516,7 @@ func TestHostileInboxRequestsChangeNothing(t *testing.T) {
 				req, _ := e.alice.NewPost(e.inbox, act)
 				return req
 			}},
-		// Mastodon CVE-2024-23832 (GHSA-3fjr-858r-92rw), insufficient
+		// Mastodon CVE-2024-23832, insufficient
 		// origin validation: an embedded object names its own origin.
 		{name: "Create of an object whose id has the actor's host as userinfo", want: http.StatusForbidden, reason: "not on the actor's host",
 			build: func(t *testing.T, e *hostileEnv) *http.Request {
