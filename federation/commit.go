@@ -75,6 +75,14 @@ func (g *groupCommit) do(ctx context.Context, fn func(tx *store.Tx) error) error
 
 // commit applies a batch in one transaction and answers each request.
 func (g *groupCommit) commit(ctx context.Context, batch []*commitReq) {
+	if len(batch) == 1 {
+		// Alone, the write needs no savepoint: its failure is the
+		// transaction's.
+		r := batch[0]
+		r.err = g.store.Update(ctx, func(tx *store.Tx) error { return runGuarded(r.fn, tx) })
+		close(r.done)
+		return
+	}
 	err := g.store.Update(ctx, func(tx *store.Tx) error {
 		for _, r := range batch {
 			r.err = tx.Savepoint(func() error { return runGuarded(r.fn, tx) })
