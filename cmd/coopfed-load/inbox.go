@@ -50,6 +50,9 @@ type inboxResult struct {
 	// against its rate.
 	Server    *serverFloor `json:"floor_server,omitempty"`
 	PctServer float64      `json:"pct_floor_server,omitempty"`
+	// PctServerCPU is the verifying server's CPU per post against
+	// coopfed's (needs the server's pid).
+	PctServerCPU float64 `json:"pct_floor_server_cpu,omitempty"`
 	// Ceiling is the best this harness could measure on these cores.
 	Ceiling ceiling `json:"harness_ceiling"`
 	// CPU view: the server's CPU per accepted post against the floor's CPU
@@ -252,6 +255,12 @@ func runInbox(ctx context.Context, cfg config, t *target, keys []*fakeKey, logf 
 		res.ServerCPUPerUS = res.CPU.ServerSecs * 1e6 / float64(sent.ok)
 		res.PctFloorCPU = 100 * res.Floor.CPUPerOpUS / res.ServerCPUPerUS
 	}
+	if f := res.Server; f.Accepted > 0 && sent.ok > 0 && f.ToolCPUSecs > res.CPU.ToolSecs {
+		f.CPUPerPostUS = (f.ToolCPUSecs - res.CPU.ToolSecs*float64(f.Accepted)/float64(sent.ok)) * 1e6 / float64(f.Accepted)
+		if res.ServerCPUPerUS > 0 && f.CPUPerPostUS > 0 {
+			res.PctServerCPU = 100 * f.CPUPerPostUS / res.ServerCPUPerUS
+		}
+	}
 
 	// Nothing lost: every accepted post is in the timeline, once.
 	accepted := map[string]bool{}
@@ -426,6 +435,12 @@ type serverFloor struct {
 	Synced int64 `json:"synced"`
 	Lost   int   `json:"lost"`
 	Fsyncs int64 `json:"fsyncs"`
+	// ToolCPUSecs is this process's CPU over the window: the verifying
+	// server's and the client's. Less the client's CPU of coopfed's
+	// window (the same posts and workers), it gives the server's CPU per
+	// post (CPUPerPostUS), steadier than rates on a shared machine.
+	ToolCPUSecs  float64 `json:"tool_cpu_s"`
+	CPUPerPostUS float64 `json:"cpu_per_post_us,omitempty"`
 }
 
 // runServerFloor sends cfg.Posts posts of the same actors and shape, with
@@ -455,7 +470,10 @@ func runServerFloor(ctx context.Context, cfg config, actors []*fakeActor, coopIR
 	runCtx, cancel := context.WithTimeout(ctx, cfg.RunTimeout)
 	defer cancel()
 	logf("inbox: sending %d posts to the verifying server with %d workers", cfg.Posts, cfg.Concurrency)
+	cpu := startCPU(0)
 	sent := sendAll(runCtx, hc, posts, cfg.Concurrency, http.StatusAccepted)
+	cpu.stop()
+	res.ToolCPUSecs = cpu.ToolSecs
 	res.Seconds = sent.elapsed.Seconds()
 	res.Accepted, res.Errors, res.First = sent.ok, sent.errors, sent.firstErr
 	res.PerSec = float64(sent.ok) / sent.elapsed.Seconds()

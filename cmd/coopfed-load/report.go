@@ -136,6 +136,9 @@ func evaluate(rep *report) []goal {
 		if f := r.Server; f != nil && f.PerSec > 0 {
 			out = append(out, goal{Name: "inbox accepted/s vs verifying server", Value: r.PctServer, Unit: "%", Target: ">= 50 %",
 				Met: r.PctServer >= goalInboxPct, Note: fmt.Sprintf("%.0f/s vs %.0f/s, same posts and workers, same run", r.PerSec, f.PerSec)})
+			if r.PctServerCPU > 0 {
+				out[len(out)-1].Note += fmt.Sprintf("; by CPU per post %.0f %% (%.0f vs %.0f us)", r.PctServerCPU, f.CPUPerPostUS, r.ServerCPUPerUS)
+			}
 		}
 		if r.Accepted > 0 {
 			out = append(out, goal{Name: "inbox p99 latency", Value: r.Latency.P99, Unit: "ms", Target: "< 100 ms",
@@ -241,7 +244,8 @@ func writeText(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "  floor server: %s\n", f.What)
 			kv(w, "floor_server accepted", f.Accepted, "accepted_per_s", f.PerSec, "errors", errs(f.Errors), "window_s", f.Seconds)
 			kv(w, "floor_server latency_ms p50", f.Latency.P50, "p99", f.Latency.P99, "synced", f.Synced, "lost", f.Lost, "fsyncs", f.Fsyncs)
-			kv(w, "coopfed_pct_floor_server", r.PctServer)
+			kv(w, "floor_server tool_cpu_s", f.ToolCPUSecs, "cpu_us_per_post", f.CPUPerPostUS)
+			kv(w, "coopfed_pct_floor_server", r.PctServer, "by_cpu_per_post", r.PctServerCPU)
 			for k, v := range sorted(f.First) {
 				fmt.Fprintf(w, "  floor server first %s: %s\n", k, v)
 			}
