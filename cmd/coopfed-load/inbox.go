@@ -256,7 +256,9 @@ func runInbox(ctx context.Context, cfg config, t *target, keys []*fakeKey, logf 
 		res.PctFloorCPU = 100 * res.Floor.CPUPerOpUS / res.ServerCPUPerUS
 	}
 	if f := res.Server; f.Accepted > 0 && sent.ok > 0 && f.ToolCPUSecs > res.CPU.ToolSecs {
-		f.CPUPerPostUS = (f.ToolCPUSecs - res.CPU.ToolSecs*float64(f.Accepted)/float64(sent.ok)) * 1e6 / float64(f.Accepted)
+		// Both windows sent the same number of requests, so the client's
+		// share is the same.
+		f.CPUPerPostUS = (f.ToolCPUSecs - res.CPU.ToolSecs) * 1e6 / float64(f.Accepted)
 		if res.ServerCPUPerUS > 0 && f.CPUPerPostUS > 0 {
 			res.PctServerCPU = 100 * f.CPUPerPostUS / res.ServerCPUPerUS
 		}
