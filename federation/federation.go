@@ -113,6 +113,8 @@ type Federation struct {
 	// announceLimiter bounds, per announcing actor, the Announces that
 	// cost an origin fetch (announce.go).
 	announceLimiter *hostLimiter
+	// commits joins the writes of concurrent inbox requests (commit.go).
+	commits *groupCommit
 
 	fetchMu sync.Mutex
 	fetches map[string]*fetchCall // in-flight actor fetches, deduplicated
@@ -150,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 		actorTTL:     cfg.ActorTTL,
 		keys:         map[int64]*rsa.PrivateKey{},
 		fetches:      map[string]*fetchCall{},
+		commits:      &groupCommit{store: cfg.Store},
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)

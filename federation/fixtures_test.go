@@ -499,7 +499,7 @@ func TestGoToSocialSignedRequests(t *testing.T) {
 		if err := json.Unmarshal(body, &act); err != nil {
 			t.Fatal(err)
 		}
-		signer, err := f.authenticate(context.Background(), r, body, &act)
+		signer, _, err := f.authenticate(context.Background(), r, body, &act)
 		if err != nil {
 			t.Fatalf("authenticate: %v", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -116,16 +117,32 @@ func (f *Federation) postInbox(ctx context.Context, r *http.Request, coop *coopf
 	if err := json.Unmarshal(body, &act); err != nil {
 		return coopfed.Errorf(coopfed.EINVALID, "body is not an activity: %v", err)
 	}
-	signer, err := f.authenticate(ctx, r, body, &act)
+	signer, keyHost, err := f.authenticate(ctx, r, body, &act)
 	if errors.Is(err, errIgnore) {
 		return nil
 	} else if err != nil {
 		return err
 	}
+	// The signature verified: what becomes of the activity is the host's
+	// record in the limiter.
+	defer func() { f.recordOutcome(keyHost, err) }()
 	if err := f.authorize(ctx, signer, &act); err != nil {
 		return err
 	}
 	return f.apply(ctx, coop, signer, &act, body)
+}
+
+// recordOutcome keeps the record of a host whose signature verified: an
+// accepted activity counts towards its good standing, one refused as
+// invalid, forbidden or over a limit ends it. Our own failures (5xx) and
+// unknown objects count for nothing.
+func (f *Federation) recordOutcome(host string, err error) {
+	switch coopfed.ErrorCode(err) {
+	case "":
+		f.limiter.accepted(host, f.now())
+	case coopfed.EINVALID, coopfed.EFORBIDDEN, coopfed.EUNAUTHORIZED, coopfed.ERATELIMIT, coopfed.ETOOLARGE, coopfed.EUNSUPPORTED:
+		f.limiter.refused(host, f.now())
+	}
 }
 
 func isActivityMediaType(ct string) bool {
@@ -152,12 +169,13 @@ func inboxResult(err error) string {
 	return coopfed.ErrorCode(err)
 }
 
-// authenticate checks the HTTP signature and returns the signing actor.
-func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []byte, act *activity) (*coopfed.RemoteActor, error) {
+// authenticate checks the HTTP signature and returns the signing actor and
+// the host of its key.
+func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []byte, act *activity) (*coopfed.RemoteActor, string, error) {
 	sig, err := f.checkSignature(r, body)
 	if err != nil {
 		f.metrics.SignatureFailure(httpsign.ReasonOf(err))
-		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
+		return nil, "", coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
 	}
 	keyID := sig.keyID()
 	// Why: signing "host" binds a request to one server only if the host
@@ -165,61 +183,68 @@ func (f *Federation) authenticate(ctx context.Context, r *http.Request, body []b
 	// the Date window, what a peer signed for that server's own /inbox.
 	if !f.isOurHost(r.Host) {
 		f.metrics.SignatureFailure(httpsign.ReasonHeaders)
-		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: request was sent to host %q, not to this server", r.Host)
+		return nil, "", coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: request was sent to host %q, not to this server", r.Host)
 	}
 	keyHost := HostOf(keyID)
 	// Why: no remote key may claim to be ours, and our own coops never
-	// post to our own inbox over HTTP.
-	if keyHost == "" || f.iris.IsLocal(keyID) {
+	// post to our own inbox over HTTP. A keyId whose host is not written
+	// plainly (userinfo before it, a trailing dot) is refused too: the
+	// same server under another spelling would slip past domain blocks
+	// and the per-host limit (Mastodon's domain normalisation advisory,
+	// CVE-2023-42451).
+	if keyHost == "" || f.iris.IsLocal(keyID) || !plainHost(keyID) {
 		f.metrics.SignatureFailure("key_id")
-		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: unusable keyId %q", keyID)
+		return nil, "", coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: unusable keyId %q", keyID)
 	}
 	// Why: a blocked domain is refused before any fetch, so it cannot make
 	// us contact it.
 	if blocked, err := f.store.DomainBlocked(ctx, keyHost); err != nil {
-		return nil, err
+		return nil, "", err
 	} else if blocked {
-		return nil, coopfed.Errorf(coopfed.EFORBIDDEN, "domain is blocked")
+		return nil, "", coopfed.Errorf(coopfed.EFORBIDDEN, "domain is blocked")
 	}
 	// Why: one host cannot take the whole inbox; its deliveries are
 	// answered 429 and retried by its own queue. Here the host's bucket
 	// is only looked at: a token is spent once the signature verifies,
 	// so forged requests naming a peer's keyId cannot exhaust the peer's
-	// bucket and get its real deliveries refused.
-	if !f.limiter.available(keyHost, f.now()) {
-		return nil, coopfed.Errorf(coopfed.ERATELIMIT, "too many requests from %s", keyHost)
+	// bucket and get its real deliveries refused. A host in good
+	// standing (its recent verified activities were all accepted) spends
+	// nothing: a busy peer is not throttled into retries for volume.
+	trusted := f.limiter.trusted(keyHost, f.now())
+	if !trusted && !f.limiter.available(keyHost, f.now()) {
+		return nil, "", coopfed.Errorf(coopfed.ERATELIMIT, "too many requests from %s", keyHost)
 	}
 	key, err := f.signingKey(ctx, keyID, false)
 	if err != nil {
 		// A deleted actor's Delete of itself cannot be verified (its key
 		// is gone with it) and needs nothing from us unless we knew it.
 		if isSelfDelete(act) {
-			return nil, errIgnore
+			return nil, "", errIgnore
 		}
 		f.metrics.SignatureFailure("key")
-		return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", keyID, coopfed.ErrorMessage(err))
+		return nil, "", coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", keyID, coopfed.ErrorMessage(err))
 	}
 	if err := sig.verify(r, key.pub); err != nil {
 		// One refetch, in case the actor rotated its key; only for keys
 		// cached long enough that a refetch is not a forgery's lever.
 		if f.now().Sub(key.actor.FetchedAt) < keyRefetchAfter {
 			f.metrics.SignatureFailure(httpsign.ReasonOf(err))
-			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
+			return nil, "", coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
 		}
 		f.signerKeys.drop(keyID)
 		if key, err = f.signingKey(ctx, keyID, true); err != nil {
 			f.metrics.SignatureFailure("key")
-			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", keyID, coopfed.ErrorMessage(err))
+			return nil, "", coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: key %s: %s", keyID, coopfed.ErrorMessage(err))
 		}
 		if err := sig.verify(r, key.pub); err != nil {
 			f.metrics.SignatureFailure(httpsign.ReasonOf(err))
-			return nil, coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
+			return nil, "", coopfed.Errorf(coopfed.EUNAUTHORIZED, "signature: %v", err)
 		}
 	}
-	if !f.limiter.allow(keyHost, f.now()) {
-		return nil, coopfed.Errorf(coopfed.ERATELIMIT, "too many requests from %s", keyHost)
+	if !trusted && !f.limiter.allow(keyHost, f.now()) {
+		return nil, "", coopfed.Errorf(coopfed.ERATELIMIT, "too many requests from %s", keyHost)
 	}
-	return key.actor, nil
+	return key.actor, keyHost, nil
 }
 
 // signature is a parsed request signature of either scheme.
@@ -263,6 +288,18 @@ func (f *Federation) checkSignature(r *http.Request, body []byte) (signature, er
 		return nil, err
 	}
 	return cavageSignature{p: p}, nil
+}
+
+// plainHost reports whether an http(s) IRI names its host in the one
+// spelling blocks and limits compare: no userinfo, no trailing dot, no
+// empty port.
+func plainHost(iri string) bool {
+	u, err := url.Parse(iri)
+	if err != nil || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return false
+	}
+	h := u.Hostname()
+	return h != "" && !strings.HasSuffix(h, ".") && !strings.HasSuffix(u.Host, ":")
 }
 
 // isOurHost reports whether host (a Host header) names this instance,
@@ -345,7 +382,8 @@ func (f *Federation) authorize(ctx context.Context, signer *coopfed.RemoteActor,
 }
 
 // apply runs the activity's effects in one transaction with its duplicate
-// record, so an activity is applied exactly once or not at all.
+// record, so an activity is applied exactly once or not at all (a
+// savepoint of a transaction shared with concurrent requests, commit.go).
 func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coopfed.RemoteActor, act *activity, raw []byte) error {
 	h, ok := handlersByType[act.Type.Main()]
 	if !ok {
@@ -363,7 +401,9 @@ func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coop
 		return err
 	}
 	enqueued := false
-	err := f.store.Update(ctx, func(tx *store.Tx) error {
+	// The write joins those of concurrent requests in one commit, and
+	// returns once that commit is done: the 202 still follows it.
+	err := f.commits.do(ctx, func(tx *store.Tx) error {
 		fresh, err := tx.MarkSeen(act.ID, in.version)
 		if err != nil || !fresh {
 			return err // a duplicate is accepted and ignored

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -485,6 +486,84 @@ func TestHostileInboxRequestsChangeNothing(t *testing.T) {
 			build: func(t *testing.T, e *hostileEnv) *http.Request {
 				req, _ := e.alice.NewPost(e.shared, activity(e.alice, "Follow", e.inst.IRIs().Coop("nope")))
 				return req
+			}},
+
+		// Rows from the published advisories of Mastodon and GoToSocial
+		// (see FEDERATION.md, "Security advisories reviewed").
+
+		// Mastodon CVE-2023-42451: a host spelled
+		// another way (trailing dot, userinfo) must not pass for
+		// another server, nor slip past a block of its real name.
+		{name: "keyId host with a trailing dot, its domain blocked", want: http.StatusUnauthorized, reason: "unusable keyId", beforeFetch: true,
+			setup: func(t *testing.T, e *hostileEnv) func() {
+				e.update(t, func(tx *store.Tx) error { return tx.BlockDomain("127.0.0.1", "test") })
+				return func() { e.update(t, func(tx *store.Tx) error { return tx.UnblockDomain("127.0.0.1") }) }
+			},
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				host, port, _ := net.SplitHostPort(e.remote.Host)
+				keyID := "http://" + host + ".:" + port + "/users/stranger#main-key"
+				return e.stranger.NewSignedPost(e.inbox, mustJSON(t, activity(e.stranger, "Follow", e.inst.ActorIRI())), fedtest.Signature{KeyID: keyID})
+			}},
+		{name: "keyId with userinfo before its host", want: http.StatusUnauthorized, reason: "unusable keyId", beforeFetch: true,
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				keyID := "http://" + e.eve.Remote.Host + "@" + e.remote.Host + "/users/stranger#main-key"
+				return e.stranger.NewSignedPost(e.inbox, mustJSON(t, activity(e.stranger, "Follow", e.inst.ActorIRI())), fedtest.Signature{KeyID: keyID})
+			}},
+		{name: "activity id with the actor's host as userinfo", want: http.StatusForbidden, reason: "not on the actor's host",
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				act := activity(e.alice, "Create", e.newNote(e.alice, "Userinfo id"))
+				act["id"] = "http://" + e.remote.Host + "@" + e.eve.Remote.Host + "/activities/1"
+				req, _ := e.alice.NewPost(e.inbox, act)
+				return req
+			}},
+		// Mastodon CVE-2024-23832, insufficient
+		// origin validation: an embedded object names its own origin.
+		{name: "Create of an object whose id has the actor's host as userinfo", want: http.StatusForbidden, reason: "not on the actor's host",
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				note := e.newNote(e.alice, "Userinfo object")
+				note["id"] = "http://" + e.remote.Host + "@" + e.eve.Remote.Host + "/statuses/1"
+				req, _ := e.alice.NewPost(e.inbox, activity(e.alice, "Create", note))
+				return req
+			}},
+		{name: "Update embedding alice's note, sent by eve from another host", want: http.StatusForbidden, reason: "not on the actor's host",
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				note := maps.Clone(e.note)
+				note["content"], note["attributedTo"] = "<p>rewritten</p>", e.eve.IRI
+				req, _ := e.eve.NewPost(e.inbox, activity(e.eve, "Update", note))
+				return req
+			}},
+		// Redirects (the origin advisories of both projects): a key
+		// fetched through a redirect counts only for the host it ends on,
+		// so a host cannot lend another's actor its keyId.
+		{name: "key fetch redirected to an actor on another host", want: http.StatusUnauthorized, reason: "does not hold key",
+			setup: func(t *testing.T, e *hostileEnv) func() {
+				e.remote.SetRedirect("/users/lender", e.eve.IRI)
+				return func() { e.remote.SetRedirect("/users/lender", "") }
+			},
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				// Signed with eve's own key, so only the keyId's origin
+				// can refuse it.
+				follow := activity(e.eve, "Follow", e.inst.ActorIRI())
+				return e.eve.NewSignedPost(e.inbox, mustJSON(t, follow), fedtest.Signature{KeyID: e.remote.URL + "/users/lender#main-key"})
+			}},
+		// Key rotation: a failed verification refetches a key only when
+		// the cached copy is old enough, so forgeries cannot make us
+		// hammer the key's server (Mastodon refetches once, likewise).
+		{name: "forged signature on a key cached under a minute ago: no refetch", want: http.StatusUnauthorized, reason: "verification error", beforeFetch: true,
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				return e.alice.NewSignedPost(e.shared, mustJSON(t, activity(e.alice, "Like", e.note["id"])), fedtest.Signature{Key: e.stranger.Key})
+			}},
+		// Replay within the Date window: the same signed request again is
+		// answered 202 (so its sender stops) and changes nothing.
+		{name: "replay within the Date window of an accepted Create", want: http.StatusAccepted,
+			build: func(t *testing.T, e *hostileEnv) *http.Request {
+				body := mustJSON(t, activity(e.alice, "Create", e.newNote(e.alice, "Said once")))
+				req := e.alice.NewSignedPost(e.shared, body, fedtest.Signature{})
+				replay := resend(t, req, e.shared, body)
+				if st, answer := fedtest.Do(t, req); st != http.StatusAccepted {
+					t.Fatalf("original: %d %s", st, answer)
+				}
+				return replay
 			}},
 	}
 	if len(cases) < 24 {

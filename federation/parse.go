@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Incoming documents are decoded with our own small structs rather than
@@ -30,6 +31,10 @@ func (r *refs) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
+		if s, ok := plainString(b); ok {
+			*r = refs{s}
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -49,6 +54,10 @@ func (r *refs) UnmarshalJSON(b []byte) error {
 			*r = refs{o.Href}
 		}
 	case '[':
+		if ss, ok := plainStrings(b); ok {
+			*r = append(refs{}, ss...)
+			return nil
+		}
 		var items []json.RawMessage
 		if err := json.Unmarshal(b, &items); err != nil {
 			return err
@@ -63,6 +72,67 @@ func (r *refs) UnmarshalJSON(b []byte) error {
 		*r = out
 	}
 	return nil
+}
+
+// plainString returns the value of the JSON string literal b when it needs
+// no unescaping (no backslash, valid UTF-8), as IRIs and type names almost
+// always are: the inbox's hot path then skips a second pass of
+// encoding/json for each such property. b is a value the decoder already
+// checked, so it holds no raw quote or control character.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	if bytes.IndexByte(in, '\\') >= 0 || !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
+}
+
+// plainStrings returns the values of b when it is a JSON array of strings
+// that plainString reads; false for anything else (objects, escapes,
+// nesting), which the caller decodes with encoding/json.
+func plainStrings(b []byte) ([]string, bool) {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil, false
+	}
+	var out []string
+	i := skipSpace(b, 1)
+	if i == len(b)-1 {
+		return out, true // []
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(b[i+1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		s, ok := plainString(b[i : i+end+2])
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+		i = skipSpace(b, i+end+2)
+		switch {
+		case i == len(b)-1:
+			return out, true
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		default:
+			return nil, false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // First returns the first IRI or "".
@@ -88,6 +158,14 @@ type types []string
 
 // UnmarshalJSON accepts a string or an array of strings.
 func (t *types) UnmarshalJSON(b []byte) error {
+	if s, ok := plainString(b); ok {
+		*t = types{s}
+		return nil
+	}
+	if ss, ok := plainStrings(b); ok {
+		*t = append(types{}, ss...)
+		return nil
+	}
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
 		*t = types{one}
@@ -125,6 +203,10 @@ type langString string
 
 // UnmarshalJSON accepts a string, an array of strings (first wins) or null.
 func (l *langString) UnmarshalJSON(b []byte) error {
+	if s, ok := plainString(b); ok {
+		*l = langString(s)
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		*l = langString(s)

@@ -287,3 +287,48 @@ func TestUpdateVersion(t *testing.T) {
 		t.Error("a bare IRI has a version")
 	}
 }
+
+// The plain-string fast path of refs, types and langString decodes exactly
+// what encoding/json does, and leaves escapes, invalid UTF-8, objects and
+// nesting to it.
+func TestPlainStringFastPath(t *testing.T) {
+	for _, in := range []string{
+		`"https://a.example/u"`, `""`, `"caf\u00e9"`, `"a\/b"`, `"quote \" inside"`, "\"bad \xff utf8\"", `"é ü"`,
+		`[]`, `[ ]`, `["a"]`, `[ "a" , "b" ]`, "[\n\t\"a\",\r\n\"b\"\n]", `["a]b","c,d"]`, `["a\"b"]`, `["caf\u00e9"]`,
+		"[\"\xff\"]", `["a",{"id":"b"}]`, `[["a"]]`, `[1]`, `["a",null]`,
+	} {
+		// The reference: encoding/json into plain Go types.
+		var one string
+		var many []string
+		oneOK := json.Unmarshal([]byte(in), &one) == nil
+		manyOK := json.Unmarshal([]byte(in), &many) == nil && !slices.Contains(many, "") || in == `["a",null]`
+
+		var r refs
+		if err := json.Unmarshal([]byte(in), &r); err != nil && (oneOK || manyOK) {
+			t.Errorf("refs %s: %v", in, err)
+		}
+		var ty types
+		tyErr := json.Unmarshal([]byte(in), &ty)
+		var l langString
+		json.Unmarshal([]byte(in), &l)
+		switch {
+		case oneOK:
+			if !slices.Equal(r, refs{one}) || !slices.Equal(ty, types{one}) || string(l) != one {
+				t.Errorf("%s: refs %q, types %q, langString %q; want %q", in, r, ty, l, one)
+			}
+		case manyOK && in != `["a",null]`:
+			if !slices.Equal([]string(ty), many) || tyErr != nil || (len(many) > 0 && string(l) != many[0]) {
+				t.Errorf("%s: types %q (%v), langString %q; want %q", in, ty, tyErr, l, many)
+			}
+			if !slices.Equal([]string(r), many) || r == nil {
+				t.Errorf("%s: refs %#v, want %q", in, r, many)
+			}
+		}
+	}
+	if s, ok := plainStrings([]byte(`["a",{"id":"b"}]`)); ok {
+		t.Errorf("an array with an object took the fast path: %q", s)
+	}
+	if _, ok := plainString([]byte(`"a\nb"`)); ok {
+		t.Error("an escaped string took the fast path")
+	}
+}

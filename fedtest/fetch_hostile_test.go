@@ -1,6 +1,8 @@
 package fedtest_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -98,5 +100,65 @@ func TestFollowByHandleChecksWebFingerDelegation(t *testing.T) {
 	owner.SetWebFinger("acct:ana@"+owner.Host, ana.IRI, "acct:ana@"+claimer.Host)
 	if st := inst.API(t, http.MethodPost, "/api/v1/coops/bakery/following", map[string]string{"handle": "ana@" + claimer.Host}, &answer); st != http.StatusAccepted {
 		t.Errorf("confirmed delegation: status %d (%s)", st, answer.Error)
+	}
+}
+
+// An outbox whose pages never end, or whose next page is on another
+// host, is read only up to the page cap and never off its own host: the
+// collection paging and reply-chain advisories of Mastodon and GoToSocial
+// (a remote collection made to be walked forever). The refused pages
+// store nothing.
+func TestBackfillStopsAtThePageCapAndTheOutboxHost(t *testing.T) {
+	ctx := context.Background()
+	inst := fedtest.Start(t, fedtest.Options{Coop: "bakery"})
+	remote, log := fedtest.NewCountingRemote(t)
+	elsewhere, elsewhereLog := fedtest.NewCountingRemote(t)
+	cases := []struct {
+		name  string
+		next  func(page int) string // URL of the page after page
+		pages int                   // pages the remote may be asked for, at most
+	}{
+		{"pages without end", func(n int) string { return fmt.Sprintf("%s/users/%%s/outbox/%d", remote.URL, n+1) }, 1 + 5},
+		{"next page on another host", func(n int) string { return elsewhere.URL + "/outbox/page" }, 1},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := remote.AddActor(fmt.Sprintf("pager%d", i), 4)
+			page := func(n int) []byte {
+				next := c.next(n)
+				if strings.Contains(next, "%s") {
+					next = fmt.Sprintf(next, a.Name)
+				}
+				return []byte(fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":"%s/outbox/%d","type":"OrderedCollectionPage","orderedItems":[],"next":%q}`, a.IRI, n, next))
+			}
+			remote.SetDoc("/users/"+a.Name+"/outbox", []byte(fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":"%s/outbox","type":"OrderedCollection","totalItems":1000000,"first":"%s/outbox/1"}`, a.IRI, a.IRI)))
+			for n := 1; n <= 50; n++ {
+				remote.SetDoc(fmt.Sprintf("/users/%s/outbox/%d", a.Name, n), page(n))
+			}
+			elsewhere.SetDoc("/outbox/page", page(2))
+			if _, err := inst.Federation.FetchActor(ctx, a.IRI); err != nil {
+				t.Fatal(err)
+			}
+			before, seen, seenElsewhere := inst.Snapshot(t), log.Len(), elsewhereLog.Len()
+			n, err := inst.Federation.BackfillListings(ctx, a.IRI)
+			if err != nil || n != 0 {
+				t.Fatalf("backfill: %d listings, %v; want 0, nil", n, err)
+			}
+			var pages int
+			for _, r := range log.Since(seen) {
+				if strings.Contains(r, "/outbox/") {
+					pages++
+				}
+			}
+			if pages > c.pages || pages == 0 {
+				t.Errorf("%d outbox pages fetched, want 1 to %d: %v", pages, c.pages, log.Since(seen))
+			}
+			if got := elsewhereLog.Since(seenElsewhere); len(got) > 0 {
+				t.Errorf("a page on another host was fetched: %v", got)
+			}
+			if changed := changedTables(before, inst.Snapshot(t)); len(changed) > 0 {
+				t.Errorf("backfill of empty pages changed tables %v", changed)
+			}
+		})
 	}
 }

@@ -176,7 +176,11 @@ func TestGroupHostileInput(t *testing.T) {
 // lose nothing.
 func TestGroupAnnounceFlood(t *testing.T) {
 	// No per-host limit: this is the limit on Announces that cost origin
-	// fetches, per announcer.
+	// fetches, per announcer, which holds whatever the host's standing
+	// (a verified host in good standing is not limited per host; the
+	// flood's refused Announces would end that standing, see
+	// TestBusyPeerInGoodStandingIsNotThrottled). Both groups live on one
+	// test host, and the other group's Announce must still get through.
 	fx := newGroupFixture(t, fedtest.Options{Coop: "farm", InboxRate: -1})
 	inst := fx.inst
 	const flood = 10000

@@ -37,6 +37,7 @@ type Remote struct {
 	actors      map[string]*Actor
 	byPath      map[string]*Actor // actors served at paths of their own
 	docs        map[string][]byte
+	redirects   map[string]string // GETs of a path answered 302 to a URL (SetRedirect)
 	received    []Received
 	inboxStatus int
 	types       map[string]string    // Content-Type served at a path instead of application/activity+json
@@ -129,6 +130,22 @@ func (r *Remote) SetDoc(path string, body []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.docs[path] = body
+}
+
+// SetRedirect makes GETs of path answer 302 Found to location (a URL,
+// possibly on another server), as a server moving or hijacking a document
+// does; an empty location removes it.
+func (r *Remote) SetRedirect(path, location string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.redirects == nil {
+		r.redirects = map[string]string{}
+	}
+	if location == "" {
+		delete(r.redirects, path)
+		return
+	}
+	r.redirects[path] = location
 }
 
 // SetContentType makes GETs of path answer with Content-Type ct instead of
@@ -297,6 +314,7 @@ func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	r.mu.Lock()
+	loc, redirect := r.redirects[path]
 	doc, ok := r.docs[path]
 	actor := r.byPath[path]
 	if name, found := strings.CutPrefix(path, "/users/"); found {
@@ -308,6 +326,8 @@ func (r *Remote) serve(w http.ResponseWriter, req *http.Request) {
 		ct = "application/activity+json"
 	}
 	switch {
+	case redirect:
+		http.Redirect(w, req, loc, http.StatusFound)
 	case ok:
 		w.Header().Set("Content-Type", ct)
 		w.Write(doc)

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +45,14 @@ type inboxResult struct {
 
 	Floor    floor   `json:"floor"`
 	PctFloor float64 `json:"pct_floor"`
+	// Server is the same load, right after, against this tool's minimal
+	// verifying server (verifyserver.go); PctServer is coopfed's rate
+	// against its rate.
+	Server    *serverFloor `json:"floor_server,omitempty"`
+	PctServer float64      `json:"pct_floor_server,omitempty"`
+	// PctServerCPU is the verifying server's CPU per post against
+	// coopfed's (needs the server's pid).
+	PctServerCPU float64 `json:"pct_floor_server_cpu,omitempty"`
 	// Ceiling is the best this harness could measure on these cores.
 	Ceiling ceiling `json:"harness_ceiling"`
 	// CPU view: the server's CPU per accepted post against the floor's CPU
@@ -228,6 +238,13 @@ func runInbox(ctx context.Context, cfg config, t *target, keys []*fakeKey, logf 
 	if err := res.Floor.measure(ctx, 1, cfg.FloorTime, floorOp); err != nil {
 		return res, err
 	}
+	// The same posts, signed for it, against the minimal verifying server.
+	if res.Server, err = runServerFloor(ctx, cfg, fn.actors, coop.ID, tag, logf); err != nil {
+		return res, err
+	}
+	if res.Server.PerSec > 0 {
+		res.PctServer = 100 * res.PerSec / res.Server.PerSec
+	}
 	// Copies of already sent posts: the ceiling needs no new signatures.
 	if res.Ceiling, err = harnessCeiling(ctx, cfg.Concurrency, posts[:min(len(posts), 10000)]); err != nil {
 		return res, err
@@ -237,6 +254,14 @@ func runInbox(ctx context.Context, cfg config, t *target, keys []*fakeKey, logf 
 	if res.CPU.ServerSecs > 0 && sent.ok > 0 {
 		res.ServerCPUPerUS = res.CPU.ServerSecs * 1e6 / float64(sent.ok)
 		res.PctFloorCPU = 100 * res.Floor.CPUPerOpUS / res.ServerCPUPerUS
+	}
+	if f := res.Server; f.Accepted > 0 && sent.ok > 0 && f.ToolCPUSecs > res.CPU.ToolSecs {
+		// Both windows sent the same number of requests, so the client's
+		// share is the same.
+		f.CPUPerPostUS = (f.ToolCPUSecs - res.CPU.ToolSecs) * 1e6 / float64(f.Accepted)
+		if res.ServerCPUPerUS > 0 && f.CPUPerPostUS > 0 {
+			res.PctServerCPU = 100 * f.CPUPerPostUS / res.ServerCPUPerUS
+		}
 	}
 
 	// Nothing lost: every accepted post is in the timeline, once.
@@ -357,7 +382,8 @@ func waitFor(ctx context.Context, interval time.Duration, cond func() (bool, err
 }
 
 // noteBody is a Create(Note) shaped as Mastodon 4 sends a followers-only
-// post, about 2 KB, like the one of federation's inbox benchmark.
+// post that mentions the coop, about 2 KB, like the one of federation's
+// inbox benchmark.
 func noteBody(a *fakeActor, coopIRI, id string, i int) []byte {
 	note := id + "/object"
 	host := a.host.url
@@ -382,7 +408,10 @@ func noteBody(a *fakeActor, coopIRI, id string, i int) []byte {
 			"conversation": fmt.Sprintf("tag:%s,2024-05-01:objectId=%d:objectType=Conversation", a.host.hostport, i),
 			"content":      content, "contentMap": map[string]any{"en": content},
 			"attachment": []any{},
-			"tag":        []any{map[string]any{"type": "Hashtag", "href": host + "/tags/surplus", "name": "#surplus"}},
+			// The coop is mentioned, as a post that tags it is: Mastodon
+			// delivers those to the coop whoever follows whom.
+			"tag": []any{map[string]any{"type": "Hashtag", "href": host + "/tags/surplus", "name": "#surplus"},
+				map[string]any{"type": "Mention", "href": coopIRI, "name": "@coop"}},
 		},
 	}
 	b, err := json.Marshal(doc)
@@ -390,4 +419,72 @@ func noteBody(a *fakeActor, coopIRI, id string, i int) []byte {
 		panic(err) // only strings and maps: cannot fail
 	}
 	return b
+}
+
+// serverFloor is the inbox load against this tool's verifying server.
+type serverFloor struct {
+	What     string            `json:"what"`
+	URL      string            `json:"url"`
+	Posts    int               `json:"posts"`
+	Seconds  float64           `json:"seconds"`
+	Accepted int               `json:"accepted"`
+	PerSec   float64           `json:"accepted_per_s"`
+	Errors   map[string]int    `json:"errors"`
+	First    map[string]string `json:"first_errors,omitempty"`
+	Latency  latencies         `json:"latency"`
+	// Synced counts the lines the file holds afterwards; Lost is
+	// accepted but not in the file.
+	Synced int64 `json:"synced"`
+	Lost   int   `json:"lost"`
+	Fsyncs int64 `json:"fsyncs"`
+	// ToolCPUSecs is this process's CPU over the window: the verifying
+	// server's and the client's. Less the client's CPU of coopfed's
+	// window (the same posts and workers), it gives the server's CPU per
+	// post (CPUPerPostUS), steadier than rates on a shared machine.
+	ToolCPUSecs  float64 `json:"tool_cpu_s"`
+	CPUPerPostUS float64 `json:"cpu_per_post_us,omitempty"`
+}
+
+// runServerFloor sends cfg.Posts posts of the same actors and shape, with
+// the same workers, to a verifying server started for the purpose.
+func runServerFloor(ctx context.Context, cfg config, actors []*fakeActor, coopIRI, tag string, logf func(string, ...any)) (*serverFloor, error) {
+	dir, err := os.MkdirTemp("", "coopfed-load-floor-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	vs, err := startVerifyServer(filepath.Join(dir, "inbox.log"), actors)
+	if err != nil {
+		return nil, err
+	}
+	defer vs.Close()
+	res := &serverFloor{What: "HTTP server: signature checked (Date, Digest, RSA-2048 verify) + body appended to a file, fsync before 202 (one fsync per batch)", URL: vs.URL + "/inbox", Posts: cfg.Posts}
+	logf("inbox: signing %d posts for the verifying server", cfg.Posts)
+	posts, err := prepareAll(ctx, cfg.Posts, time.Now(), func(i int) (*fakeActor, string, []byte) {
+		a := actors[i%len(actors)]
+		return a, res.URL, noteBody(a, coopIRI, fmt.Sprintf("%s/statuses/%s-f-%d", a.iri, tag, i), i)
+	})
+	if err != nil {
+		return nil, err
+	}
+	hc := newClient(cfg.Concurrency)
+	defer hc.CloseIdleConnections()
+	runCtx, cancel := context.WithTimeout(ctx, cfg.RunTimeout)
+	defer cancel()
+	logf("inbox: sending %d posts to the verifying server with %d workers", cfg.Posts, cfg.Concurrency)
+	cpu := startCPU(0)
+	sent := sendAll(runCtx, hc, posts, cfg.Concurrency, http.StatusAccepted)
+	cpu.stop()
+	res.ToolCPUSecs = cpu.ToolSecs
+	res.Seconds = sent.elapsed.Seconds()
+	res.Accepted, res.Errors, res.First = sent.ok, sent.errors, sent.firstErr
+	res.PerSec = float64(sent.ok) / sent.elapsed.Seconds()
+	res.Latency = summarise(sent.latencies)
+	res.Fsyncs = vs.fsyncs.Load()
+	if res.Synced, err = vs.countLines(); err != nil {
+		return nil, err
+	}
+	res.Lost = max(sent.ok-int(res.Synced), 0)
+	logf("inbox: verifying server accepted %d in %.1fs (%.0f/s), errors %v", sent.ok, res.Seconds, res.PerSec, sent.errors)
+	return res, nil
 }

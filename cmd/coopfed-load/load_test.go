@@ -62,6 +62,9 @@ func TestEndToEnd(t *testing.T) {
 	if in.PerSec <= 0 || in.Floor.PerSec <= 0 || in.PctFloor <= 0 || in.Latency.P99 < in.Latency.P50 || in.Latency.P50 <= 0 {
 		t.Errorf("inbox figures: %+v", in)
 	}
+	if s := in.Server; s == nil || s.Accepted != cfg.Posts || len(s.Errors) != 0 || s.Synced != int64(cfg.Posts) || s.Lost != 0 || s.Fsyncs == 0 || in.PctServer <= 0 {
+		t.Errorf("verifying server: %+v, coopfed at %.1f %% of it", s, in.PctServer)
+	}
 	if in.Fake.SigChecked == 0 || in.Fake.SigFail != 0 || in.Fake.DigestFail != 0 || in.Fake.Bad != 0 {
 		t.Errorf("inbox fake hosts: %+v", in.Fake)
 	}

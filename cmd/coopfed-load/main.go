@@ -8,10 +8,17 @@
 //
 // Scenarios (--scenarios, default all three, each on a fresh server):
 //
-//	inbox     N actors (--actors) whom the coop follows send M signed
-//	          Create(Note) (--posts) with C workers (--concurrency):
-//	          accepted/s, p50/p99 latency, errors by status, and a check
-//	          that every accepted note is in the coop's timeline.
+//	inbox     N actors (--actors) on H fake hosts (--inbox-hosts), whom
+//	          the coop follows, send M signed Create(Note) that mention
+//	          the coop (--posts) with C workers (--concurrency):
+//	          accepted/s, p50/p99 latency, errors by status (429s among
+//	          them), and a check that every accepted note is in the
+//	          coop's timeline. The same posts then go, in the same run,
+//	          to a minimal verifying server of this tool (signature
+//	          checked, body appended to a file, fsync before 202), the
+//	          floor coopfed is compared with. A busy peer, as
+//	          mastodon.social is to a popular coop, is
+//	          --actors 8 --inbox-hosts 1 --concurrency 32 --posts 6000.
 //	fanout    F actors (--followers) on H hosts (--hosts) that advertise
 //	          a shared inbox follow the coop; one announcement is published
 //	          and timed until the last host has it: deliveries/s = H/elapsed.
@@ -45,12 +52,12 @@
 // next to this one is used. The tool starts it as
 //
 //	coopfed serve --allow-private-network --addr 127.0.0.1:PORT --url http://127.0.0.1:PORT
-//	              --db TMP/SCENARIO/load.db --coop NAME --inbox-rate 0
+//	              --db TMP/SCENARIO/load.db --coop NAME --inbox-rate 50
 //
 // reads the admin token it prints on first start and stops it with SIGTERM.
 // --target measures a server already running on loopback instead (--token
 // for its coop's API token, --pid for RSS and CPU figures); it must have
-// been started with --allow-private-network and --inbox-rate 0, and since
+// been started with --allow-private-network, and since
 // fan-out needs a coop with no other followers, run only one of fanout and
 // personal against it. Output is a plain-text table followed by the raw
 // numbers, or JSON with --json; progress goes to stderr. The exit status is
@@ -106,6 +113,12 @@ type config struct {
 	Concurrency int // parallel requests of the tool to the server
 	InboxHosts  int // inbox: fake hosts the actors live on
 	Keys        int // distinct RSA keys shared by the actors
+	// ServerInboxRate is the started server's --inbox-rate: its default,
+	// so that the per-host limit a busy peer meets is measured too.
+	ServerInboxRate int
+	// ServerProfileDir, when set, receives a CPU profile of each started
+	// server (SCENARIO.prof, written when it stops).
+	ServerProfileDir string
 
 	Followers int // fan-out: followers of the coop
 	Hosts     int // fan-out: fake hosts they live on
@@ -126,7 +139,7 @@ var scenarioNames = []string{"inbox", "fanout", "personal"}
 func defaultConfig() config {
 	return config{
 		Coop:   "coop",
-		Actors: 200, Posts: 20000, Concurrency: 64, InboxHosts: 10, Keys: 4,
+		Actors: 200, Posts: 20000, Concurrency: 64, InboxHosts: 10, Keys: 4, ServerInboxRate: 50,
 		Followers: 10000, Hosts: 1000,
 		Scenarios:    scenarioNames,
 		FloorTime:    2 * time.Second,
@@ -164,6 +177,8 @@ func (c *config) validate() error {
 		return usageError{"--setup-timeout and --run-timeout must be at least 1s"}
 	case c.Grace < 0 || c.Grace > time.Minute:
 		return usageError{"--grace must be from 0 to 1m"}
+	case c.ServerInboxRate < 0:
+		return usageError{"--server-inbox-rate must be at least 0"}
 	case c.VerifyEvery < 1:
 		return usageError{"--verify-every must be at least 1"}
 	case len(c.Scenarios) == 0:
@@ -204,6 +219,8 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	serverBin := fs.String("server-bin", "", "coopfed binary to start (default: coopfed next to this program)")
 	build := fs.Bool("build", false, "build ./cmd/coopfed with -tags sqlite_fts5 into a temporary directory and start that")
+	fs.IntVar(&cfg.ServerInboxRate, "server-inbox-rate", cfg.ServerInboxRate, "--inbox-rate of the started server (50, its default: a busy peer meets the per-host limit; 0 for none)")
+	fs.StringVar(&cfg.ServerProfileDir, "server-cpuprofile", "", "directory for a CPU profile of each started server (SCENARIO.prof), for go tool pprof")
 	serverWorkers := fs.Int("server-workers", 0, "--workers of the started server (0: its default)")
 	targetURL := fs.String("target", "", "measure this running server (loopback only) instead of starting one")
 	token := fs.String("token", "", "admin API token of --coop on --target")

@@ -53,9 +53,11 @@ type goal struct {
 
 // Goals of the issue.
 const (
-	goalInboxPct  = 50.0
-	goalFanoutPct = 80.0
-	goalIdleKB    = 30e6 / 1024 // 30 MB (decimal) in KiB
+	goalInboxPct = 50.0
+	// goalInboxP99ms bounds the inbox's p99 latency.
+	goalInboxP99ms = 100.0
+	goalFanoutPct  = 80.0
+	goalIdleKB     = 30e6 / 1024 // 30 MB (decimal) in KiB
 )
 
 // run runs the configured scenarios, each on the target start gives it,
@@ -130,6 +132,17 @@ func evaluate(rep *report) []goal {
 				g.Note += fmt.Sprintf("; this harness's ceiling is %.0f %%", r.Ceiling.PctFloor)
 			}
 			out = append(out, g)
+		}
+		if f := r.Server; f != nil && f.PerSec > 0 {
+			out = append(out, goal{Name: "inbox accepted/s vs verifying server", Value: r.PctServer, Unit: "%", Target: ">= 50 %",
+				Met: r.PctServer >= goalInboxPct, Note: fmt.Sprintf("%.0f/s vs %.0f/s, same posts and workers, same run", r.PerSec, f.PerSec)})
+			if r.PctServerCPU > 0 {
+				out[len(out)-1].Note += fmt.Sprintf("; by CPU per post %.0f %% (%.0f vs %.0f us)", r.PctServerCPU, f.CPUPerPostUS, r.ServerCPUPerUS)
+			}
+		}
+		if r.Accepted > 0 {
+			out = append(out, goal{Name: "inbox p99 latency", Value: r.Latency.P99, Unit: "ms", Target: "< 100 ms",
+				Met: r.Latency.P99 < goalInboxP99ms, Note: fmt.Sprintf("p50 %.1f ms; %d answered 429", r.Latency.P50, r.Errors["status 429"])})
 		}
 		if r.Accepted > 0 || r.InTimeline > 0 {
 			bad := r.Posts - r.Accepted
@@ -227,6 +240,16 @@ func writeText(w io.Writer, rep *report) {
 		kv(w, "latency_ms p50", r.Latency.P50, "p90", r.Latency.P90, "p99", r.Latency.P99, "max", r.Latency.Max, "mean", r.Latency.Mean)
 		kv(w, "in_timeline", r.InTimeline, "lost", r.Lost, "extra", r.Extra)
 		writeFloor(w, r.Floor, r.PctFloor)
+		if f := r.Server; f != nil {
+			fmt.Fprintf(w, "  floor server: %s\n", f.What)
+			kv(w, "floor_server accepted", f.Accepted, "accepted_per_s", f.PerSec, "errors", errs(f.Errors), "window_s", f.Seconds)
+			kv(w, "floor_server latency_ms p50", f.Latency.P50, "p99", f.Latency.P99, "synced", f.Synced, "lost", f.Lost, "fsyncs", f.Fsyncs)
+			kv(w, "floor_server tool_cpu_s", f.ToolCPUSecs, "cpu_us_per_post", f.CPUPerPostUS)
+			kv(w, "coopfed_pct_floor_server", r.PctServer, "by_cpu_per_post", r.PctServerCPU)
+			for k, v := range sorted(f.First) {
+				fmt.Fprintf(w, "  floor server first %s: %s\n", k, v)
+			}
+		}
 		kv(w, "harness_ceiling_per_s", r.Ceiling.PerSec, "ceiling_pct_floor", r.Ceiling.PctFloor, "ceiling_cpu_us_per_post", r.Ceiling.CPUPerUS, "ceiling_posts", r.Ceiling.Posts)
 		fmt.Fprintln(w, "  ceiling = the same client, workers and bodies against an in-process handler that only reads and answers 202")
 		kv(w, "server_cpu_s", r.CPU.ServerSecs, "server_cores", r.CPU.ServerCores, "server_cpu_us_per_post", r.ServerCPUPerUS, "pct_floor_cpu", r.PctFloorCPU)

@@ -162,7 +162,7 @@ func processStarter(bin, dir string, cfg config, workers int, logf func(string, 
 		if err := os.MkdirAll(sdir, 0o755); err != nil {
 			return nil, err
 		}
-		t, err := startServer(ctx, bin, sdir, cfg.Coop, workers)
+		t, err := startServer(ctx, bin, sdir, cfg.Coop, workers, cfg.ServerInboxRate, cfg.ServerProfileDir)
 		if err != nil {
 			return nil, err
 		}
@@ -194,20 +194,23 @@ func freeLoopbackPort() (int, error) {
 
 // startServer runs `coopfed serve` on a fresh database and waits until it
 // prints that it serves; the token comes from its first-start message.
-func startServer(ctx context.Context, bin, dir, coop string, workers int) (*target, error) {
+func startServer(ctx context.Context, bin, dir, coop string, workers, inboxRate int, cpuProfile string) (*target, error) {
 	port, err := freeLoopbackPort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	args := []string{"serve", "--allow-private-network", "--addr", addr, "--url", "http://" + addr,
-		"--db", filepath.Join(dir, "load.db"), "--coop", coop, "--inbox-rate", "0", "--log-level", "warn",
+		"--db", filepath.Join(dir, "load.db"), "--coop", coop, "--inbox-rate", strconv.Itoa(inboxRate), "--log-level", "warn",
 		// Nothing is in flight when a scenario ends, and a shutdown may
 		// last its whole timeout: Federation.Stop waits for the periodic
 		// jobs, whose context app cancels only after Stop returns.
 		"--shutdown-timeout", "5"}
 	if workers > 0 {
 		args = append(args, "--workers", strconv.Itoa(workers))
+	}
+	if cpuProfile != "" {
+		args = append(args, "--cpuprofile", filepath.Join(cpuProfile, filepath.Base(dir)+".prof"))
 	}
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -223,11 +224,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shutdownTimeout := fs.int("shutdown-timeout", 20, "seconds to finish requests and deliveries in flight on shutdown")
 	follow := fs.string("follow", "", "comma-separated actors (name@host or URLs) the first coop follows once serving; retried until they answer")
 	metricsToken := fs.string("metrics-token", "", "bearer token required to read /metrics (open when empty)")
-	inboxRate := fs.int("inbox-rate", 50, "inbox POSTs per second allowed from one remote host (bursts of 10x); 0 for no limit")
+	inboxRate := fs.int("inbox-rate", 50, "inbox POSTs per second allowed from one remote host (bursts of 10x), unless its last 100 verified activities were all accepted; 0 for no limit")
 	lease := fs.duration("delivery-lease", federation.DefaultDeliveryLease, "how long a claimed delivery belongs to this process; after a crash, other processes on the same PostgreSQL database send it when the lease lapses (at least "+federation.MinDeliveryLease.String()+")")
 	retryBase := fs.duration("retry-base", coopfed.DefaultRetryPolicy.Base, "first wait before a failed delivery is retried; waits double up to 6h and deliveries are given up after 72h")
+	cpuProfile := fs.string("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof)")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		fh, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		if err := pprof.StartCPUProfile(fh); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	retry := coopfed.DefaultRetryPolicy
 	retry.Base = *retryBase
