@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,7 +89,7 @@ func serveFlags(t *testing.T) map[string]bool {
 	return flags
 }
 
-// The compose file and the Dockerfile must only use flags and COOPFED_*
+// The compose files and the Dockerfile must only use flags and COOPFED_*
 // variables the binary knows, and only subcommands it has: a renamed flag
 // would otherwise break `docker compose up` silently.
 func TestContainerFilesMatchFlags(t *testing.T) {
@@ -97,12 +98,17 @@ func TestContainerFilesMatchFlags(t *testing.T) {
 	envToFlag := func(env string) string {
 		return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "COOPFED_")), "_", "-")
 	}
-	for _, file := range []string{"../../docker-compose.yml", "../../Dockerfile"} {
+	for _, file := range []string{"../../docker-compose.yml", "../../docker-compose.postgres.yml", "../../Dockerfile"} {
 		body, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
 		text := string(body)
+		// Why: YAML refuses tabs in indentation, and compose then refuses
+		// the whole file.
+		if strings.HasSuffix(file, ".yml") && strings.Contains(text, "\t") {
+			t.Errorf("%s contains a tab", file)
+		}
 		for _, m := range regexp.MustCompile(`--([a-z][a-z-]*)`).FindAllStringSubmatch(text, -1) {
 			if file == "../../Dockerfile" {
 				continue // the Dockerfile's -- flags belong to go build and apt-get
@@ -117,6 +123,7 @@ func TestContainerFilesMatchFlags(t *testing.T) {
 			}
 		}
 	}
+	checkPostgresCompose(t)
 	docker, _ := os.ReadFile("../../Dockerfile")
 	for _, sub := range []string{`CMD ["serve"]`, `"healthcheck"`} {
 		if !strings.Contains(string(docker), sub) {
@@ -129,6 +136,140 @@ func TestContainerFilesMatchFlags(t *testing.T) {
 		if !strings.Contains(out.String(), "coopfed "+sub) {
 			t.Errorf("coopfed has no %s subcommand, which the Dockerfile uses", sub)
 		}
+	}
+}
+
+// checkPostgresCompose reads docker-compose.postgres.yml's structure by
+// indentation (top-level keys, services, and each service's keys and
+// environment) and checks what running several processes on one database
+// needs: every coopfed process on the same postgres:// database, with the
+// same public URL and first coop, waiting for a healthy PostgreSQL of a
+// pinned major version that keeps its data in a named volume, and a proxy
+// whose config spreads requests over all of them.
+func checkPostgresCompose(t *testing.T) {
+	t.Helper()
+	body, err := os.ReadFile("../../docker-compose.postgres.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// anchors holds the top-level mappings marked &name (x-… extension
+	// fields); a service written as "svc: *name" has that mapping's keys.
+	top := map[string][]string{}
+	anchors := map[string][]string{}
+	var cur, anchor string
+	for _, line := range strings.Split(string(body), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if line[0] != ' ' {
+			var v string
+			cur, v, _ = strings.Cut(trimmed, ":")
+			anchor = strings.TrimPrefix(strings.TrimSpace(v), "&")
+			top[cur] = nil
+			continue
+		}
+		top[cur] = append(top[cur], line)
+		if anchor != "" {
+			anchors[anchor] = append(anchors[anchor], line)
+		}
+	}
+	for _, k := range []string{"services", "volumes"} {
+		if _, ok := top[k]; !ok {
+			t.Fatalf("docker-compose.postgres.yml has no top-level %s", k)
+		}
+	}
+	// children splits the lines indented under a key into its sub-keys
+	// at the given indentation, each with the lines under it.
+	children := func(lines []string, indent int) map[string][]string {
+		out := map[string][]string{}
+		var key string
+		for _, l := range lines {
+			n := len(l) - len(strings.TrimLeft(l, " "))
+			if n == indent {
+				key, _, _ = strings.Cut(strings.TrimSpace(l), ":")
+				out[key] = nil
+				if _, v, _ := strings.Cut(strings.TrimSpace(l), ": "); strings.HasPrefix(v, "*") {
+					for _, al := range anchors[strings.TrimPrefix(v, "*")] {
+						out[key] = append(out[key], "  "+al)
+					}
+				}
+				continue
+			}
+			if n > indent && key != "" {
+				out[key] = append(out[key], l)
+			}
+		}
+		return out
+	}
+	services := children(top["services"], 2)
+	env := func(svc string) map[string]string {
+		out := map[string]string{}
+		for _, l := range children(services[svc], 4)["environment"] {
+			k, v, ok := strings.Cut(strings.TrimSpace(l), ": ")
+			if ok {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	has := func(svc, sub string) bool { return strings.Contains(strings.Join(services[svc], "\n"), sub) }
+	var coopfeds []string
+	for name := range services {
+		if env(name)["COOPFED_DB"] != "" {
+			coopfeds = append(coopfeds, name)
+		}
+	}
+	slices.Sort(coopfeds)
+	if len(coopfeds) < 2 {
+		t.Fatalf("docker-compose.postgres.yml runs %d coopfed processes, want at least 2", len(coopfeds))
+	}
+	first := env(coopfeds[0])
+	for _, name := range coopfeds {
+		e := env(name)
+		if !strings.HasPrefix(e["COOPFED_DB"], "postgres://") || !strings.Contains(e["COOPFED_DB"], "@postgres:") {
+			t.Errorf("%s: COOPFED_DB %q is not the postgres service", name, e["COOPFED_DB"])
+		}
+		// Why: the URL is in every IRI, and the first coop's name decides
+		// which coop the race to create it makes.
+		for _, k := range []string{"COOPFED_DB", "COOPFED_URL", "COOPFED_COOP"} {
+			if e[k] == "" || e[k] != first[k] {
+				t.Errorf("%s: %s is %q, %s has %q: every process needs the same", name, k, e[k], coopfeds[0], first[k])
+			}
+		}
+		if !has(name, "condition: service_healthy") {
+			t.Errorf("%s does not wait for a healthy postgres", name)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^    image: postgres:\d+$`).MatchString(strings.Join(services["postgres"], "\n")) {
+		t.Error("postgres service has no image postgres:MAJOR")
+	}
+	if !has("postgres", "healthcheck:") || !has("postgres", "pg_isready") {
+		t.Error("postgres service has no pg_isready healthcheck")
+	}
+	vol := regexp.MustCompile(`- ([a-z-]+):/var/lib/postgresql/data`).FindStringSubmatch(strings.Join(services["postgres"], "\n"))
+	if vol == nil || !strings.Contains(strings.Join(top["volumes"], "\n"), "  "+vol[1]+":") {
+		t.Errorf("postgres data is not in a named volume declared under volumes: %v", vol)
+	}
+	m := regexp.MustCompile(`- \./(deploy/[A-Za-z.]+):/etc/caddy/Caddyfile`).FindStringSubmatch(strings.Join(services["proxy"], "\n"))
+	if m == nil {
+		t.Fatal("proxy service mounts no Caddyfile from deploy/")
+	}
+	caddy, err := os.ReadFile("../../" + m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstreams := regexp.MustCompile(`(?m)^\s*reverse_proxy ([^{]+)\{`).FindSubmatch(caddy)
+	if upstreams == nil {
+		t.Fatalf("%s has no reverse_proxy block", m[1])
+	}
+	for _, name := range coopfeds {
+		if !strings.Contains(string(upstreams[1]), name+":8080") {
+			t.Errorf("%s does not send requests to %s:8080 (upstreams %q)", m[1], name, upstreams[1])
+		}
+	}
+	if regexp.MustCompile(`header_up\s+Host`).Match(caddy) {
+		t.Errorf("%s rewrites Host, which HTTP signatures cover", m[1])
 	}
 }
 
