@@ -608,6 +608,20 @@ func TestCopyToRefuses(t *testing.T) {
 			createTestCoop(t, dst, "bakery")
 			return f.s, dst
 		}, "the destination is not empty (coops has 1 rows)"},
+		{"destination holds only a setting", func(t *testing.T) (*Store, *Store) {
+			// As a serve that stopped before creating its first coop
+			// leaves a database (coopfed serve --coop "Bad Name"): the
+			// instance key, nothing else. The source has no row of that
+			// key, so no unique key stops the copy.
+			dst := openCopyDestination(t, f.clock)
+			mustUpdate(t, dst, func(tx *Tx) error { return tx.PutSetting("instance_actor_private_key_2", "another key") })
+			return f.s, dst
+		}, "the destination is not empty (settings has 1 rows)"},
+		{"destination holds the same setting", func(t *testing.T) (*Store, *Store) {
+			dst := openCopyDestination(t, f.clock)
+			mustUpdate(t, dst, func(tx *Tx) error { return tx.PutSetting("instance_actor_private_key", "another key") })
+			return f.s, dst
+		}, "the destination is not empty (settings has 1 rows)"},
 		{"destination not PostgreSQL", func(t *testing.T) (*Store, *Store) {
 			// Skips with the rest where no PostgreSQL is configured.
 			pgtest.NewDatabase(t)
