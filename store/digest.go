@@ -51,18 +51,24 @@ func (s *Store) Digests(ctx context.Context) (map[string]TableDigest, error) {
 }
 
 func (s *Store) digest(ctx context.Context, table string) (TableDigest, error) {
+	return digestOf(ctx, s.read, s.pg, table)
+}
+
+// digestOf is the digest of one table read through q (the read pool, or a
+// transaction that has not committed yet).
+func digestOf(ctx context.Context, q querier, pg bool, table string) (TableDigest, error) {
 	// Generated columns (PostgreSQL's stored text-search vector) are
 	// derived from the others and have no SQLite twin: left out.
 	var generated []string
-	if s.pg {
+	if pg {
 		var err error
-		generated, err = queryStrings(ctx, s.read, `SELECT column_name FROM information_schema.columns
+		generated, err = queryStrings(ctx, q, `SELECT column_name FROM information_schema.columns
 			WHERE table_schema = current_schema() AND table_name = ? AND is_generated = 'ALWAYS'`, table)
 		if err != nil {
 			return TableDigest{}, err
 		}
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT * FROM `+quoteIdent(table))
+	rows, err := q.QueryContext(ctx, `SELECT * FROM `+quoteIdent(table))
 	if err != nil {
 		return TableDigest{}, err
 	}

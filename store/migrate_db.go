@@ -59,15 +59,25 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) (*CopyReport, error) {
 			return nil, fmt.Errorf("store: copy: the destination has no table %s", t)
 		}
 	}
-	counts, err := dst.Counts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for t, n := range counts {
-		if n > 0 {
+	// Every table but the migrations' own must be empty: a server
+	// started once on the destination has written at least a setting
+	// (the instance key), which the copy would collide with.
+	for _, t := range dstTables {
+		if t == "schema_migrations" {
+			continue
+		}
+		var n int64
+		if err := dst.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+quoteIdent(t)).Scan(&n); err != nil {
+			return nil, err
+		} else if n > 0 {
 			return nil, fmt.Errorf("store: copy: the destination is not empty (%s has %d rows)", t, n)
 		}
 	}
+	src, err := s.Digests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &CopyReport{}
 	order, err := dst.fkOrder(ctx, tables)
 	if err != nil {
 		return nil, err
@@ -90,34 +100,34 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store) (*CopyReport, error) {
 		if _, err := tx.tx.ExecContext(ctx, `ALTER TABLE votes ENABLE TRIGGER votes_check`); err != nil {
 			return err
 		}
-		return tx.resetIdentities()
+		if err := tx.resetIdentities(); err != nil {
+			return err
+		}
+		// The check runs inside the transaction, so a copy that does
+		// not match its source is rolled back, not left behind.
+		var bad []string
+		for _, t := range tables {
+			if t == "schema_migrations" {
+				continue
+			}
+			got, err := digestOf(ctx, tx.tx, true, t)
+			if err != nil {
+				return fmt.Errorf("store: digest of %s: %w", t, err)
+			}
+			if src[t] != got {
+				bad = append(bad, fmt.Sprintf("%s (source %d rows %s, destination %d rows %s)", t, src[t].Rows, src[t].Digest, got.Rows, got.Digest))
+			}
+			rep.Tables = append(rep.Tables, CopiedTable{Name: t, Rows: got.Rows, Digest: got.Digest})
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("store: copy: tables differ after the copy, nothing was kept: %s", strings.Join(bad, "; "))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	dst.cache.invalidate()
-	src, err := s.Digests(ctx)
-	if err != nil {
-		return nil, err
-	}
-	got, err := dst.Digests(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep := &CopyReport{}
-	var bad []string
-	for _, t := range tables {
-		if t == "schema_migrations" {
-			continue
-		}
-		if src[t] != got[t] {
-			bad = append(bad, fmt.Sprintf("%s (source %d rows %s, destination %d rows %s)", t, src[t].Rows, src[t].Digest, got[t].Rows, got[t].Digest))
-		}
-		rep.Tables = append(rep.Tables, CopiedTable{Name: t, Rows: got[t].Rows, Digest: got[t].Digest})
-	}
-	if len(bad) > 0 {
-		return rep, fmt.Errorf("store: copy: tables differ after the copy: %s", strings.Join(bad, "; "))
-	}
 	return rep, nil
 }
 
