@@ -134,7 +134,9 @@ func TestMotionValidate(t *testing.T) {
 		{"dots only on a score vote", func(m *Motion) { m.Dots = 5 }, "dots"},
 		{"score with dots", func(m *Motion) { m.Kind, m.Dots = MotionScore, 10 }, ""},
 		{"time poll slots are times", func(m *Motion) { m.Kind = MotionPoll }, "options"},
-		{"time poll", func(m *Motion) { m.Kind, m.Options = MotionPoll, []string{"2026-03-05T18:00:00Z", "2026-03-06T18:00:00+01:00"} }, ""},
+		{"time poll", func(m *Motion) {
+			m.Kind, m.Options = MotionPoll, []string{"2026-03-05T18:00:00Z", "2026-03-06T18:00:00+01:00"}
+		}, ""},
 		{"advice fills its positions", func(m *Motion) { m.Kind, m.Options = MotionAdvice, nil }, ""},
 		{"one option", func(m *Motion) { m.Options = []string{"Yes"} }, "options"},
 		{"options differing by case", func(m *Motion) { m.Options = []string{"Yes", "yes"} }, "options"},
