@@ -403,7 +403,7 @@ func (m *Motion) decisionRules() string {
 	}
 	where := ""
 	if !m.Mapped() {
-		where = " Vote at the motion's page or through the coop's API; a poll vote from elsewhere cannot carry a ranking or dots."
+		where = " Members vote on their coop dashboard or through the coop's API: a poll vote from elsewhere cannot carry a ranking or dots."
 	}
 	return fmt.Sprintf("%s%s Members of the coop vote; a member may change the vote until the deadline, the latest counts. Quorum: %s of eligible members must vote. Voting closes %s.",
 		kind, where, Percent(m.Quorum), m.ClosesAt.UTC().Format("2 Jan 2006 15:04 UTC"))
