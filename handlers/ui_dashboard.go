@@ -151,6 +151,10 @@ type voteRow struct {
 type voteOption struct {
 	Index       int
 	Name, Words string
+	// The member's ballot in force: chosen, at which rank, with how many
+	// dots.
+	Chosen     bool
+	Rank, Dots int
 }
 
 type notificationRow struct {
@@ -212,20 +216,29 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *store.S
 			return
 		}
 		var chosen []string
+		// The form starts from the member's ballot in force: a change of
+		// vote edits it rather than starting again.
+		current := map[string]voteOption{}
 		for _, b := range ballots {
 			if b.MemberID != sess.Member.ID {
 				continue
 			}
 			for i, c := range b.Choices {
+				cur := voteOption{Chosen: true, Rank: i + 1}
+				words := m.OptionWords(c)
 				if i < len(b.Points) {
-					c += fmt.Sprintf(" (%d)", b.Points[i])
+					cur.Dots = b.Points[i]
+					words += fmt.Sprintf(" (%d)", b.Points[i])
 				}
-				chosen = append(chosen, m.OptionWords(c))
+				current[c] = cur
+				chosen = append(chosen, words)
 			}
 		}
 		row := voteRow{Motion: m, Result: coopfed.Tally(m, m.Eligible, ballots), URL: m.IRI, Chosen: chosen}
 		for i, o := range m.Options {
-			row.Options = append(row.Options, voteOption{Index: i, Name: o, Words: m.OptionWords(o)})
+			opt := current[o]
+			opt.Index, opt.Name, opt.Words = i, o, m.OptionWords(o)
+			row.Options = append(row.Options, opt)
 		}
 		for i := range m.Options {
 			row.Ranks = append(row.Ranks, i+1)
@@ -529,6 +542,11 @@ func (s *Server) uiVote(w http.ResponseWriter, r *http.Request, sess *store.Sess
 	f := newForm(r, "id", "choice", "reason")
 	m, err := s.store.Motion(r.Context(), f.Values["id"])
 	if err != nil {
+		if len(r.PostForm["choice"]) == 0 {
+			// Nothing chosen: say so first, as for any motion.
+			f.Errors["choice"] = "choose an option"
+			return "", "vote", f, http.StatusUnprocessableEntity
+		}
 		status := f.absorb(err, nil)
 		return "", "vote", f, status
 	}

@@ -59,6 +59,11 @@ func TestBrowserDecisions(t *testing.T) {
 	submit("rank", ranked,
 		chromedp.SetValue(chromedp.CSS(form(ranked)+`select[name="rank-0"]`), "1"),
 		chromedp.SetValue(chromedp.CSS(form(ranked)+`select[name="rank-1"]`), "2"))
+	// The form shows her ranking; she swaps the two.
+	dashboard()
+	if v := value(t, ctx, "rank shown", chromedp.Value(chromedp.CSS(form(ranked)+`select[name="rank-1"]`))); v != "2" {
+		t.Fatalf("the form does not show the ranking in force: rank %q", v)
+	}
 	submit("change the ranking", ranked,
 		chromedp.SetValue(chromedp.CSS(form(ranked)+`select[name="rank-1"]`), "1"),
 		chromedp.SetValue(chromedp.CSS(form(ranked)+`select[name="rank-0"]`), "2"),
