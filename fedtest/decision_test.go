@@ -201,10 +201,14 @@ func TestGovernanceDecisionTypes(t *testing.T) {
 	}
 	clock.Advance(2 * time.Second)
 	post(bob, vote(bob, bob.IRI+"#votes/c2", choice, author, "Green"))
-	// A redelivery of the first vote is not a third change.
+	// The same vote Note again, in a new activity, is not a third change.
+	// The tally job may meanwhile send the last vote's Update, which
+	// writes activities, deliveries and the motion's tally times.
 	before := a.Snapshot(t)
-	post(bob, vote(bob, bob.IRI+"#votes/c2", choice, author, "Green"))
-	if changed := changedTables(before, a.Snapshot(t)); len(changed) > 0 {
+	again := vote(bob, bob.IRI+"#votes/c2", choice, author, "Green")
+	again["id"] = bob.IRI + "#votes/c2/again"
+	post(bob, again)
+	if changed := changedTables(before, a.Snapshot(t), "activities", "deliveries", "motions"); len(changed) > 0 {
 		t.Fatalf("a redelivered vote changed %v", changed)
 	}
 	if m := getMotion(t, a, choice); m.Voters != 1 || m.votes("Green") != 1 || m.votes("Blue") != 0 {
