@@ -19,7 +19,34 @@ const (
 	MotionChoice = "choice"
 	// MotionMultiple lets each member approve several options.
 	MotionMultiple = "multiple"
+	// MotionRanked has each member rank the options; Method decides how
+	// (instant runoff or Borda count).
+	MotionRanked = "ranked"
+	// MotionScore gives each member Dots dots to spread over the options
+	// (a dot vote).
+	MotionScore = "score"
+	// MotionPoll is a time poll: the options are meeting slots and each
+	// member picks every slot they can attend.
+	MotionPoll = "poll"
+	// MotionAdvice is an advice process or sense check: members state a
+	// position with a reason, and nothing is decided.
+	MotionAdvice = "advice"
 )
+
+// Methods of a ranked choice motion.
+const (
+	// MethodIRV is instant runoff: the option with fewest first
+	// preferences is eliminated, round by round, until one reaches the
+	// threshold of the ballots still counting.
+	MethodIRV = "irv"
+	// MethodBorda scores each ranking: with n options, a first preference
+	// earns n-1 points, the next n-2, and so on; unranked options earn 0.
+	MethodBorda = "borda"
+)
+
+// AdviceOptions are the positions of an advice motion when none are given
+// (Loomio's sense check).
+var AdviceOptions = []string{"Looks good", "Not sure", "Concerned"}
 
 // Motion states. A motion whose voting opens later is scheduled; its
 // eligible members are fixed when it opens.
@@ -46,6 +73,9 @@ const (
 	OutcomeNotCarried = "not_carried"
 	OutcomeBlocked    = "blocked"
 	OutcomeNoQuorum   = "no_quorum"
+	// OutcomeNone closes an advice motion: positions were gathered and
+	// nothing was decided.
+	OutcomeNone = ""
 )
 
 // Limits of a motion.
@@ -55,17 +85,23 @@ const (
 	MaxMotionOptions  = 10
 	MaxOptionLength   = 100
 	MaxMotionDuration = 366 * 24 * time.Hour
+	MaxDots           = 100
+	MaxReason         = 1000
 )
 
 // Motion is a decision a coop puts to its members: a poll on the wire.
 type Motion struct {
-	ID        int64
-	IRI       string
-	CoopID    int64
-	Title     string
-	Text      string // plain text
-	Kind      string
-	Options   []string
+	ID      int64
+	IRI     string
+	CoopID  int64
+	Title   string
+	Text    string // plain text
+	Kind    string
+	Options []string
+	// Method is how a ranked motion is counted (MethodIRV, MethodBorda);
+	// Dots the allowance of each member in a score vote.
+	Method    string
+	Dots      int
 	OpensAt   time.Time
 	ClosesAt  time.Time
 	Quorum    float64 // share of eligible members who must vote, 0 to 1
@@ -87,8 +123,23 @@ type Motion struct {
 	NextTally *time.Time
 }
 
-// Multiple reports whether a member may choose several options.
-func (m *Motion) Multiple() bool { return m.Kind == MotionMultiple }
+// Multiple reports whether a member's ballot may hold several options.
+func (m *Motion) Multiple() bool {
+	switch m.Kind {
+	case MotionMultiple, MotionRanked, MotionScore, MotionPoll:
+		return true
+	}
+	return false
+}
+
+// Mapped reports whether the motion is a poll any fediverse server can
+// vote on: one or several options, each vote naming one. Ranked and score
+// ballots carry an order or numbers that a poll vote cannot, so those
+// motions are voted on at the coop's page, through the API or by servers
+// that know the extension terms (FEDERATION.md).
+func (m *Motion) Mapped() bool {
+	return m.Kind != MotionRanked && m.Kind != MotionScore
+}
 
 // HasOption reports whether name is one of the motion's options, exactly
 // as written (peers send the option's name back as their vote).
@@ -120,6 +171,22 @@ func (m *Motion) Normalize() {
 	if m.Kind == MotionConsent && len(m.Options) == 0 {
 		m.Options = append([]string(nil), ConsentOptions...)
 	}
+	if m.Kind == MotionAdvice && len(m.Options) == 0 {
+		m.Options = append([]string(nil), AdviceOptions...)
+	}
+	m.Method = strings.TrimSpace(m.Method)
+	if m.Kind == MotionRanked && m.Method == "" {
+		m.Method = MethodIRV
+	}
+	if m.Kind == MotionPoll {
+		// Slots are kept in one form, UTC to the minute, so that two
+		// spellings of one time are one option.
+		for i, o := range m.Options {
+			if t, err := time.Parse(time.RFC3339, o); err == nil {
+				m.Options[i] = t.UTC().Truncate(time.Minute).Format(time.RFC3339)
+			}
+		}
+	}
 }
 
 // Validate checks a new motion against the clock reading now.
@@ -139,12 +206,34 @@ func (m *Motion) Validate(now time.Time) error {
 		if strings.Join(m.Options, "\n") != strings.Join(ConsentOptions, "\n") {
 			fields["options"] = "a consent motion has the options Agree, Abstain, Disagree and Block; leave options out"
 		}
-	case MotionChoice, MotionMultiple:
+	case MotionChoice, MotionMultiple, MotionRanked, MotionScore, MotionAdvice:
 		if msg := validateOptions(m.Options); msg != "" {
 			fields["options"] = msg
 		}
+	case MotionPoll:
+		if msg := validateOptions(m.Options); msg != "" {
+			fields["options"] = msg
+		}
+		for _, o := range m.Options {
+			if _, err := time.Parse(time.RFC3339, o); err != nil {
+				fields["options"] = "each slot of a time poll is an RFC 3339 time, e.g. 2026-05-01T18:00:00Z: " + o
+				break
+			}
+		}
 	default:
-		fields["kind"] = "consent, choice or multiple"
+		fields["kind"] = "consent, choice, multiple, ranked, score, poll or advice"
+	}
+	switch {
+	case m.Kind == MotionRanked && m.Method != MethodIRV && m.Method != MethodBorda:
+		fields["method"] = "irv (instant runoff) or borda"
+	case m.Kind != MotionRanked && m.Method != "":
+		fields["method"] = "only a ranked motion has a method"
+	}
+	switch {
+	case m.Kind == MotionScore && (m.Dots < 1 || m.Dots > MaxDots):
+		fields["dots"] = fmt.Sprintf("each member's dots, from 1 to %d", MaxDots)
+	case m.Kind != MotionScore && m.Dots != 0:
+		fields["dots"] = "only a score vote has dots"
 	}
 	if math.IsNaN(m.Quorum) || m.Quorum < 0 || m.Quorum > 1 {
 		fields["quorum"] = "a share of the eligible members from 0 to 1 (0.5 is half)"
@@ -214,15 +303,24 @@ func IsAbstention(option string) bool { return strings.EqualFold(option, Consent
 
 // Ballot is what one member chose (one option, or several for a multiple
 // choice motion).
+//
+// A ranked ballot lists its options in order of preference; a score
+// ballot gives each chosen option Points (the dots), parallel to Choices.
+// Reason is what the member said of the vote, shown with the tally.
 type Ballot struct {
 	MemberID int64
 	Choices  []string
+	Points   []int
+	Reason   string
 }
 
-// OptionCount is the number of votes for one option.
+// OptionCount is the number of votes for one option. Points are a ranked
+// (Borda) or score motion's points; Votes there count the ballots that
+// rank the option first (ranked) or give it a dot (score).
 type OptionCount struct {
-	Name  string
-	Votes int
+	Name   string
+	Votes  int
+	Points int
 }
 
 // Result is a motion's tally and what it decides.
@@ -241,6 +339,12 @@ type Result struct {
 	// the winner of a choice, every option that reached the threshold of
 	// a multiple choice.
 	Carried []string
+	// Rounds are an instant runoff's counts, round by round; Exhausted
+	// the ballots that rank no option still in the count in the last one.
+	Rounds    []Round
+	Exhausted int
+	// Dots is the number of dots given in a score vote.
+	Dots int
 }
 
 // epsilon absorbs float error in shares, so that 2 of 3 meets a threshold
@@ -262,6 +366,10 @@ const epsilon = 1e-9
 //     option that some voters approve and whose approvals reach the
 //     threshold of counted voters carries.
 func Tally(m *Motion, eligible int, ballots []Ballot) Result {
+	switch m.Kind {
+	case MotionRanked, MotionScore, MotionPoll, MotionAdvice:
+		return tallyDecision(m, eligible, ballots)
+	}
 	r := Result{Eligible: eligible}
 	counts := make(map[string]int, len(m.Options))
 	for _, b := range ballots {
@@ -345,6 +453,8 @@ func OutcomeWords(outcome string) string {
 		return "blocked"
 	case OutcomeNoQuorum:
 		return "no quorum"
+	case OutcomeNone:
+		return "advice gathered"
 	}
 	return outcome
 }
@@ -358,6 +468,10 @@ func Percent(share float64) string {
 // Describe states the result in words with its numbers, as published when
 // the motion closes.
 func (r Result) Describe(m *Motion) string {
+	switch m.Kind {
+	case MotionRanked, MotionScore, MotionPoll, MotionAdvice:
+		return r.describeDecision(m)
+	}
 	var b strings.Builder
 	turnout := fmt.Sprintf("%d of %d eligible members voted", r.Voters, r.Eligible)
 	quorum := fmt.Sprintf("quorum %s: %d needed", Percent(m.Quorum), r.QuorumNeeded)
@@ -461,6 +575,8 @@ func (m *Motion) RulesText() string {
 		kind = "Choose one option."
 	case MotionMultiple:
 		kind = "Choose one or more options."
+	default:
+		return m.decisionRules()
 	}
 	return fmt.Sprintf("%s Members of the coop vote; votes from other accounts are not counted. Quorum: %s of eligible members must vote. Threshold: %s of counted votes (abstentions left out) carries; a tie does not. Voting closes %s.",
 		kind, Percent(m.Quorum), Percent(m.Threshold), m.ClosesAt.UTC().Format("2 Jan 2006 15:04 UTC"))

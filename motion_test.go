@@ -89,7 +89,7 @@ func TestTally(t *testing.T) {
 func TestTallyMultipleCounts(t *testing.T) {
 	m := &Motion{Kind: MotionMultiple, Options: []string{"Bread", "Cake", "Pie"}, Quorum: 0, Threshold: 0.5}
 	r := Tally(m, 5, ballots("Bread+Cake", "Bread", "Cake+Pie", "Bread+Pie"))
-	want := []OptionCount{{"Bread", 3}, {"Cake", 2}, {"Pie", 2}}
+	want := []OptionCount{{Name: "Bread", Votes: 3}, {Name: "Cake", Votes: 2}, {Name: "Pie", Votes: 2}}
 	if !slices.Equal(r.Options, want) {
 		t.Fatalf("counts %v, want %v", r.Options, want)
 	}
@@ -127,7 +127,17 @@ func TestMotionValidate(t *testing.T) {
 		{"consent fills its options", func(m *Motion) { m.Kind, m.Options = MotionConsent, nil }, ""},
 		{"consent with other options", func(m *Motion) { m.Kind = MotionConsent }, "options"},
 		{"no title", func(m *Motion) { m.Title = " " }, "title"},
-		{"unknown kind", func(m *Motion) { m.Kind = "ranked" }, "kind"},
+		{"unknown kind", func(m *Motion) { m.Kind = "approval" }, "kind"},
+		{"ranked takes a method", func(m *Motion) { m.Kind, m.Method = MotionRanked, "condorcet" }, "method"},
+		{"ranked fills instant runoff", func(m *Motion) { m.Kind = MotionRanked }, ""},
+		{"score needs dots", func(m *Motion) { m.Kind = MotionScore }, "dots"},
+		{"dots only on a score vote", func(m *Motion) { m.Dots = 5 }, "dots"},
+		{"score with dots", func(m *Motion) { m.Kind, m.Dots = MotionScore, 10 }, ""},
+		{"time poll slots are times", func(m *Motion) { m.Kind = MotionPoll }, "options"},
+		{"time poll", func(m *Motion) {
+			m.Kind, m.Options = MotionPoll, []string{"2026-03-05T18:00:00Z", "2026-03-06T18:00:00+01:00"}
+		}, ""},
+		{"advice fills its positions", func(m *Motion) { m.Kind, m.Options = MotionAdvice, nil }, ""},
 		{"one option", func(m *Motion) { m.Options = []string{"Yes"} }, "options"},
 		{"options differing by case", func(m *Motion) { m.Options = []string{"Yes", "yes"} }, "options"},
 		{"empty option", func(m *Motion) { m.Options = []string{"Yes", ""} }, "options"},

@@ -26,16 +26,23 @@ import (
 var questionContext = []any{
 	ContextActivityStreams,
 	map[string]any{
-		"sensitive":   "as:sensitive",
-		"Hashtag":     "as:Hashtag",
-		"toot":        "http://joinmastodon.org/ns#",
-		"votersCount": "toot:votersCount",
-		"coopfed":     NamespaceCoopfed,
-		"eligibility": map[string]any{"@id": "coopfed:eligibility", "@type": "@id"},
-		"quorum":      "coopfed:quorum",
-		"threshold":   "coopfed:threshold",
-		"motionKind":  "coopfed:motionKind",
-		"outcome":     "coopfed:outcome",
+		"sensitive":     "as:sensitive",
+		"Hashtag":       "as:Hashtag",
+		"toot":          "http://joinmastodon.org/ns#",
+		"votersCount":   "toot:votersCount",
+		"coopfed":       NamespaceCoopfed,
+		"eligibility":   map[string]any{"@id": "coopfed:eligibility", "@type": "@id"},
+		"quorum":        "coopfed:quorum",
+		"threshold":     "coopfed:threshold",
+		"motionKind":    "coopfed:motionKind",
+		"outcome":       "coopfed:outcome",
+		"method":        "coopfed:method",
+		"dots":          "coopfed:dots",
+		"ballotOptions": map[string]any{"@id": "coopfed:ballotOptions", "@container": "@list"},
+		"points":        "coopfed:points",
+		"ranking":       map[string]any{"@id": "coopfed:ranking", "@container": "@list"},
+		"scores":        "coopfed:scores",
+		"voteReason":    "coopfed:voteReason",
 	},
 }
 
@@ -85,10 +92,27 @@ func (f *Federation) question(c *coopfed.Coop, m *coopfed.Motion, r coopfed.Resu
 	}
 	// Why: Mastodon renders a poll from oneOf/anyOf, endTime and
 	// votersCount; a consent motion takes one answer, so it is oneOf.
-	if m.Multiple() {
+	// A ranked or score motion is a Note instead: a poll vote cannot carry
+	// a ranking or dots, so Mastodon must not offer one; the options go in
+	// ballotOptions with their points, and the content links to the page
+	// where members vote.
+	switch {
+	case !m.Mapped():
+		doc["type"] = "Note"
+		for i, oc := range r.Options {
+			options[i].(map[string]any)["points"] = oc.Points
+		}
+		doc["ballotOptions"] = options
+	case m.Multiple():
 		doc["anyOf"] = options
-	} else {
+	default:
 		doc["oneOf"] = options
+	}
+	if m.Method != "" {
+		doc["method"] = m.Method
+	}
+	if m.Dots > 0 {
+		doc["dots"] = m.Dots
 	}
 	doc["votersCount"] = r.Voters
 	doc["sensitive"] = false
@@ -100,7 +124,9 @@ func (f *Federation) question(c *coopfed.Coop, m *coopfed.Motion, r coopfed.Resu
 	if m.State == coopfed.MotionClosed && m.ClosedAt != nil {
 		// Mastodon's form of closed is the dateTime the poll closed.
 		doc["closed"] = m.ClosedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
-		doc["outcome"] = m.Outcome
+		if m.Outcome != coopfed.OutcomeNone {
+			doc["outcome"] = m.Outcome // an advice motion decides nothing
+		}
 	}
 	if updated != nil {
 		doc["updated"] = updated.UTC().Truncate(time.Second).Format(time.RFC3339)
@@ -117,6 +143,9 @@ func questionContent(m *coopfed.Motion) string {
 		b.WriteString(sanitize.Text(m.Text))
 	}
 	b.WriteString(sanitize.Text(m.RulesText()))
+	if !m.Mapped() && m.State == coopfed.MotionOpen {
+		b.WriteString(`<p>Vote at <a href="` + html.EscapeString(m.IRI) + `">` + html.EscapeString(m.IRI) + `</a></p>`)
+	}
 	if m.State == coopfed.MotionClosed && m.OutcomeText != "" {
 		b.WriteString(sanitize.Text("Outcome: " + m.OutcomeText))
 	}
@@ -180,17 +209,19 @@ func ownMotion(tx *store.Tx, c *coopfed.Coop, iri string) (*coopfed.Motion, erro
 	return m, nil
 }
 
-// CastVote records a local member's vote cast through the API or web UI.
-// Unlike a vote arriving from a peer, a refusal is reported: EINVALID for
-// options, ENOTFOUND for an unknown member, ECONFLICT when voting is not
-// open, the member was not eligible at opening or has already voted.
-func (f *Federation) CastVote(ctx context.Context, c *coopfed.Coop, iri, username string, choices []string) error {
+// CastVote records a local member's ballot cast through the API or web
+// UI, replacing the member's earlier one (the latest vote counts). Unlike
+// a vote arriving from a peer, a refusal is reported: EINVALID for the
+// ballot, ENOTFOUND for an unknown member, ECONFLICT when voting is not
+// open or the member was not eligible at opening.
+func (f *Federation) CastVote(ctx context.Context, c *coopfed.Coop, iri, username string, b coopfed.Ballot) error {
 	return f.store.Update(ctx, func(tx *store.Tx) error {
 		m, err := ownMotion(tx, c, iri)
 		if err != nil {
 			return err
 		}
-		if err := m.ValidateChoices(choices); err != nil {
+		b.Reason = strings.TrimSpace(b.Reason)
+		if err := m.ValidateBallot(b); err != nil {
 			return err
 		}
 		if !m.IsOpenAt(tx.Now()) {
@@ -202,10 +233,9 @@ func (f *Federation) CastVote(ctx context.Context, c *coopfed.Coop, iri, usernam
 		} else if err != nil {
 			return err
 		}
-		for _, choice := range choices {
-			if err := tx.CastVote(&coopfed.Vote{MotionID: m.ID, MemberID: mem.ID, Option: choice}, !m.Multiple()); err != nil {
-				return err
-			}
+		cb := &store.CastBallot{MotionID: m.ID, MemberID: mem.ID, Choices: b.Choices, Points: b.Points, Reason: b.Reason, Ranked: m.Kind == coopfed.MotionRanked}
+		if _, err := tx.CastBallot(cb, !m.Multiple()); err != nil {
+			return err
 		}
 		return f.scheduleTally(tx, m)
 	})
@@ -430,8 +460,9 @@ func (k motionKind) check(ctx context.Context, in *incoming, op string) (bool, e
 	if k.motionTarget(in) == "" {
 		return false, nil
 	}
-	// A vote is never edited; an Update of one is not a second vote.
-	if isVote(in.object) && op != "Create" {
+	// An Update of a vote changes the member's vote (the latest counts);
+	// other operations on a vote are not votes.
+	if isVote(in.object) && op != "Create" && op != "Update" {
 		return false, nil
 	}
 	return true, nil
@@ -471,13 +502,13 @@ func (k motionKind) apply(ctx context.Context, in *incoming, op string) error {
 		r := &coopfed.MotionReply{MotionID: m.ID, ObjectIRI: in.objectID, ActorIRI: in.signer.IRI, Content: in.item.Content, URL: in.item.URL, Published: in.item.Published, Updated: in.item.Updated}
 		return in.tx.PutMotionReply(r)
 	}
-	return k.vote(in, m)
+	return k.vote(in, m, op == "Update")
 }
 
 // vote applies the checks of FEP-9967 and DESIGN 4.3 to a vote from a
 // peer. Each failure ignores the whole activity.
-func (k motionKind) vote(in *incoming, m *coopfed.Motion) error {
-	option := string(in.object.Name)
+func (k motionKind) vote(in *incoming, m *coopfed.Motion, edit bool) error {
+	o := in.object
 	// Why: votes are taken only while the motion is open.
 	if !m.IsOpenAt(in.tx.Now()) {
 		return k.ignore(in, "motion not open")
@@ -496,12 +527,49 @@ func (k motionKind) vote(in *incoming, m *coopfed.Motion) error {
 	} else if !ok {
 		return k.ignore(in, "not eligible when voting opened")
 	}
-	if !m.HasOption(option) {
-		return k.ignore(in, "no such option")
+	b := coopfed.Ballot{MemberID: mem.ID, Choices: []string{string(o.Name)}, Reason: strings.TrimSpace(string(o.VoteReason))}
+	// A Mastodon account answers a multiple choice with one Note per
+	// option: each adds to the ballot. A Note that names the whole ballot
+	// (an edit, or the extension terms) replaces it.
+	add := m.Multiple() && !edit
+	switch m.Kind {
+	case coopfed.MotionRanked:
+		// Why: a poll vote names one option; a ranking needs the
+		// extension term, or the vote would count as a ranking of one.
+		if len(o.Ranking) == 0 {
+			return k.ignore(in, "a ranked motion takes a ranking")
+		}
+		b.Choices, add = o.Ranking, false
+	case coopfed.MotionScore:
+		if len(o.Scores) == 0 {
+			return k.ignore(in, "a score vote takes scores")
+		}
+		b.Choices, b.Points, add = nil, nil, false
+		for _, e := range o.Scores {
+			b.Choices = append(b.Choices, string(e.Name))
+			b.Points = append(b.Points, int(e.Points))
+		}
 	}
-	// Why: the database decides "one vote per member" and "vote id unseen"
-	// with its unique indexes, so concurrent deliveries cannot both count.
-	err = in.tx.CastVote(&coopfed.Vote{MotionID: m.ID, MemberID: mem.ID, Option: option, ActivityIRI: in.objectID, ActorIRI: in.signer.IRI}, !m.Multiple())
+	// Why: the ballot is checked as a whole, so duplicates, unknown
+	// options and dots beyond the allowance are refused, not clipped.
+	if err := m.ValidateBallot(b); err != nil {
+		return k.ignore(in, coopfed.ErrorMessage(err))
+	}
+	var castAt time.Time
+	if in.item != nil {
+		castAt = in.item.Published
+		if in.item.Updated != nil && in.item.Updated.After(castAt) {
+			castAt = *in.item.Updated
+		}
+	}
+	if castAt.IsZero() || castAt.After(in.tx.Now()) {
+		castAt = in.tx.Now() // a vote dated in the future would outrank every later one
+	}
+	// Why: the database decides "vote id unseen" and serialises two
+	// ballots of one member, so concurrent deliveries count once.
+	cb := &store.CastBallot{MotionID: m.ID, MemberID: mem.ID, Choices: b.Choices, Points: b.Points, Reason: b.Reason, Ranked: m.Kind == coopfed.MotionRanked,
+		ActivityIRI: in.objectID, ActorIRI: in.signer.IRI, CastAt: castAt, Add: add, Edit: edit}
+	_, err = in.tx.CastBallot(cb, !m.Multiple())
 	if coopfed.ErrorCode(err) == coopfed.ECONFLICT {
 		return k.ignore(in, coopfed.ErrorMessage(err))
 	} else if err != nil {

@@ -78,7 +78,7 @@ func motionGoldenDocuments(t testing.TB) map[string][]byte {
 	// bob votes from Mastodon, carol and dan through the API.
 	e.tick(10 * time.Minute)
 	err = e.store.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.CastVote(&coopfed.Vote{MotionID: m.ID, MemberID: members[0].ID, Option: "Yes", ActivityIRI: goldenVoter.IRI + "#votes/1", ActorIRI: goldenVoter.IRI}, true); err != nil {
+		if _, err := tx.CastBallot(&store.CastBallot{MotionID: m.ID, MemberID: members[0].ID, Choices: []string{"Yes"}, ActivityIRI: goldenVoter.IRI + "#votes/1", ActorIRI: goldenVoter.IRI}, true); err != nil {
 			return err
 		}
 		return f.scheduleTally(tx, m)
@@ -86,10 +86,10 @@ func motionGoldenDocuments(t testing.TB) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.CastVote(ctx, c, m.IRI, "carol", []string{"Yes"}); err != nil {
+	if err := f.CastVote(ctx, c, m.IRI, "carol", coopfed.Ballot{Choices: []string{"Yes"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.CastVote(ctx, c, m.IRI, "dan", []string{"No"}); err != nil {
+	if err := f.CastVote(ctx, c, m.IRI, "dan", coopfed.Ballot{Choices: []string{"No"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := runGovernance(ctx, f); err != nil {
@@ -208,7 +208,7 @@ func TestTallyDebounce(t *testing.T) {
 	step := func(voter string, wait time.Duration, want int64) {
 		t.Helper()
 		if voter != "" {
-			if err := f.CastVote(ctx, c, m.IRI, voter, []string{coopfed.ConsentAgree}); err != nil {
+			if err := f.CastVote(ctx, c, m.IRI, voter, coopfed.Ballot{Choices: []string{coopfed.ConsentAgree}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -253,7 +253,7 @@ func TestScheduledMotionOpens(t *testing.T) {
 	if got, _ := e.store.Motion(ctx, m.IRI); got.State != coopfed.MotionScheduled {
 		t.Fatalf("opened early: %+v", got)
 	}
-	if err := f.CastVote(ctx, c, m.IRI, "ana", []string{coopfed.ConsentAgree}); coopfed.ErrorCode(err) != coopfed.ECONFLICT {
+	if err := f.CastVote(ctx, c, m.IRI, "ana", coopfed.Ballot{Choices: []string{coopfed.ConsentAgree}}); coopfed.ErrorCode(err) != coopfed.ECONFLICT {
 		t.Fatalf("vote before opening: %v", err)
 	}
 	e.tick(30 * time.Minute)

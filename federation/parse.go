@@ -265,6 +265,42 @@ type object struct {
 	EndTime     langString  `json:"endTime"`
 	Closed      closedFlag  `json:"closed"`
 	VotersCount flexInt     `json:"votersCount"`
+	// Vote extension terms (FEDERATION.md): a ranked ballot's order, a
+	// score ballot's dots, and the reason given with a vote.
+	Ranking    stringList `json:"ranking"`
+	Scores     scoreList  `json:"scores"`
+	VoteReason langString `json:"voteReason"`
+}
+
+// stringList is a list of strings; anything else decodes as empty.
+type stringList []string
+
+// UnmarshalJSON accepts an array of strings and ignores other shapes.
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	var many []string
+	if err := json.Unmarshal(b, &many); err == nil {
+		*l = many
+	}
+	return nil
+}
+
+// scoreEntry is one option's dots in a score ballot.
+type scoreEntry struct {
+	Name   langString `json:"name"`
+	Points flexInt    `json:"points"`
+}
+
+// scoreList is the scores of a ballot; an odd shape decodes as empty.
+type scoreList []scoreEntry
+
+// UnmarshalJSON accepts an array of {name, points} and ignores other
+// shapes.
+func (l *scoreList) UnmarshalJSON(b []byte) error {
+	var many []scoreEntry
+	if err := json.Unmarshal(b, &many); err == nil {
+		*l = many
+	}
+	return nil
 }
 
 // tag is one entry of an object's tag property.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coopfed/coopfed"
@@ -138,12 +139,14 @@ func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) error {
 		ClosesAt  string   `json:"closes_at"`
 		Quorum    *float64 `json:"quorum"`
 		Threshold *float64 `json:"threshold"`
+		Method    string   `json:"method"`
+		Dots      int      `json:"dots"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	fields := map[string]string{}
-	m := &coopfed.Motion{Title: in.Title, Text: in.Text, Kind: in.Kind, Options: in.Options, Quorum: 0, Threshold: 0.5}
+	m := &coopfed.Motion{Title: in.Title, Text: in.Text, Kind: in.Kind, Options: in.Options, Quorum: 0, Threshold: 0.5, Method: in.Method, Dots: in.Dots}
 	m.OpensAt = parseTimeField(fields, "opens_at", in.OpensAt)
 	m.ClosesAt = parseTimeField(fields, "closes_at", in.ClosesAt)
 	if in.Quorum != nil {
@@ -168,13 +171,41 @@ func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) motionJSON(m *coopfed.Motion, res coopfed.Result) map[string]any {
 	tally := make([]map[string]any, 0, len(res.Options))
 	for _, oc := range res.Options {
-		tally = append(tally, map[string]any{"option": oc.Name, "votes": oc.Votes})
+		row := map[string]any{"option": oc.Name, "votes": oc.Votes}
+		if m.Kind == coopfed.MotionRanked || m.Kind == coopfed.MotionScore {
+			row["points"] = oc.Points
+		}
+		tally = append(tally, row)
 	}
 	out := map[string]any{
 		"id": m.IRI, "title": m.Title, "text": m.Text, "kind": m.Kind, "options": m.Options,
 		"opens_at": m.OpensAt.UTC().Format(time.RFC3339), "closes_at": m.ClosesAt.UTC().Format(time.RFC3339),
 		"quorum": m.Quorum, "threshold": m.Threshold, "state": m.State,
 		"eligible": m.Eligible, "voters": res.Voters, "tally": tally,
+	}
+	if m.Method != "" {
+		out["method"] = m.Method
+	}
+	if m.Dots > 0 {
+		out["dots"], out["dots_given"] = m.Dots, res.Dots
+	}
+	if m.Kind == coopfed.MotionRanked && m.Method == coopfed.MethodIRV {
+		rounds := make([]map[string]any, 0, len(res.Rounds))
+		for _, rd := range res.Rounds {
+			counts := make([]map[string]any, 0, len(rd.Counts))
+			for _, oc := range rd.Counts {
+				counts = append(counts, map[string]any{"option": oc.Name, "votes": oc.Votes})
+			}
+			row := map[string]any{"round": rd.Number, "counts": counts, "continuing": rd.Continuing, "exhausted": rd.Exhausted, "eliminated": append([]string{}, rd.Eliminated...)}
+			if rd.Elected != "" {
+				row["elected"] = rd.Elected
+			}
+			if rd.Note != "" {
+				row["note"] = rd.Note
+			}
+			rounds = append(rounds, row)
+		}
+		out["rounds"], out["exhausted"] = rounds, res.Exhausted
 	}
 	if m.State == coopfed.MotionClosed {
 		out["outcome"] = m.Outcome
@@ -237,6 +268,11 @@ func (s *Server) apiVote(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Member  string   `json:"member"`
 		Choices []string `json:"choices"`
+		Scores  []struct {
+			Option string `json:"option"`
+			Points int    `json:"points"`
+		} `json:"scores"`
+		Reason string `json:"reason"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
@@ -244,7 +280,19 @@ func (s *Server) apiVote(w http.ResponseWriter, r *http.Request) error {
 	if in.Member == "" {
 		return coopfed.FieldErrors(map[string]string{"member": "the username of the member who votes is required"})
 	}
-	if err := s.fed.CastVote(r.Context(), c, iri, in.Member, in.Choices); err != nil {
+	// choices lists the options in order of preference on a ranked
+	// motion; scores gives a score vote's dots.
+	b := coopfed.Ballot{Choices: in.Choices, Reason: in.Reason}
+	if in.Scores != nil {
+		if len(in.Choices) > 0 {
+			return coopfed.FieldErrors(map[string]string{"scores": "give choices or scores, not both"})
+		}
+		b.Choices, b.Points = []string{}, []int{}
+		for _, sc := range in.Scores {
+			b.Choices, b.Points = append(b.Choices, sc.Option), append(b.Points, sc.Points)
+		}
+	}
+	if err := s.fed.CastVote(r.Context(), c, iri, in.Member, b); err != nil {
 		return err
 	}
 	return s.writeMotion(w, r, iri, http.StatusOK)
@@ -356,12 +404,113 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 		discussion = append(discussion, motionReply{Actor: rp.ActorIRI, URL: rp.URL, HTML: rp.Content, Published: rp.Published})
 	}
 	res := coopfed.Tally(m, m.Eligible, ballots)
+	infos, err := s.store.BallotInfos(ctx, m.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	changes, err := s.store.VoteChanges(ctx, m.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	positions := make([]ballotRow, 0, len(infos))
+	for _, in := range infos {
+		row := ballotRow{Member: in.Username, Reason: in.Reason, Changes: in.Changes}
+		for _, b := range ballots {
+			if b.MemberID == in.MemberID {
+				row.Choices = choiceWords(m, b.Choices, b.Points)
+			}
+		}
+		positions = append(positions, row)
+	}
+	changeRows := make([]voteChangeRow, 0, len(changes))
+	for _, c := range changes {
+		var names []string
+		var points []int
+		for _, v := range c.Choices {
+			names = append(names, v.Option)
+			if m.Kind == coopfed.MotionScore {
+				points = append(points, v.Points)
+			}
+		}
+		changeRows = append(changeRows, voteChangeRow{Member: c.Username, Choices: choiceWords(m, names, points), Reason: c.Reason, CastAt: c.CastAt, ReplacedAt: c.ReplacedAt})
+	}
+	options := make([]optionRow, 0, len(res.Options))
+	for _, oc := range res.Options {
+		options = append(options, optionRow{Name: m.OptionWords(oc.Name), Votes: oc.Votes, Points: oc.Points})
+	}
+	rounds := make([]roundRow, 0, len(res.Rounds))
+	for _, rd := range res.Rounds {
+		row := roundRow{Number: rd.Number, Continuing: rd.Continuing, Exhausted: rd.Exhausted, Elected: rd.Elected, Eliminated: strings.Join(rd.Eliminated, ", "), Note: rd.Note}
+		for _, o := range m.Options {
+			cell := "out"
+			for _, oc := range rd.Counts {
+				if oc.Name == o {
+					cell = strconv.Itoa(oc.Votes)
+				}
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		rounds = append(rounds, row)
+	}
 	s.render(w, r, "motion", map[string]any{
+		"Positions": positions, "Changes": changeRows, "Options": options, "Rounds": rounds,
+		"Points": m.Kind == coopfed.MotionRanked || m.Kind == coopfed.MotionScore, "PointsLabel": pointsLabel(m),
 		"Coop": c, "Handle": c.Name + "@" + s.iris.Host(), "CoopURL": s.iris.Coop(c.Name),
 		"Motion": m, "TextHTML": sanitize.Text(m.Text), "Rules": m.RulesText(), "Result": res,
 		"Open": m.State == coopfed.MotionOpen, "Outcome": coopfed.OutcomeWords(m.Outcome), "Discussion": discussion,
-		"Chart": tallyChart(res),
+		"Chart": tallyChart(m, res),
 	})
+}
+
+// Rows of the motion page's tables.
+type (
+	ballotRow struct {
+		Member, Choices, Reason string
+		Changes                 int
+	}
+	voteChangeRow struct {
+		Member, Choices, Reason string
+		CastAt, ReplacedAt      time.Time
+	}
+	optionRow struct {
+		Name          string
+		Votes, Points int
+	}
+	roundRow struct {
+		Number, Continuing, Exhausted int
+		Cells                         []string // per option: votes, or "out"
+		Elected, Eliminated, Note     string
+	}
+)
+
+// choiceWords writes a ballot as the page shows it: a ranking as
+// "A > B", dots as "A 3, B 2", other choices as a list.
+func choiceWords(m *coopfed.Motion, choices []string, points []int) string {
+	words := make([]string, 0, len(choices))
+	for i, c := range choices {
+		w := m.OptionWords(c)
+		if i < len(points) {
+			w += " " + strconv.Itoa(points[i])
+		}
+		words = append(words, w)
+	}
+	if m.Kind == coopfed.MotionRanked {
+		return strings.Join(words, " > ")
+	}
+	return strings.Join(words, ", ")
+}
+
+// pointsLabel names the points column of a ranked or score tally.
+func pointsLabel(m *coopfed.Motion) string {
+	switch {
+	case m.Kind == coopfed.MotionScore:
+		return "Dots"
+	case m.Kind == coopfed.MotionRanked && m.Method == coopfed.MethodBorda:
+		return "Borda points"
+	}
+	return "Borda points (for reference)"
 }
 
 // getMembers serves a coop's members collection (see

@@ -142,6 +142,19 @@ type voteRow struct {
 	URL     string
 	Chosen  []string
 	Problem string
+	Options []voteOption
+	Ranks   []int
+}
+
+// voteOption is one option of a vote form: its index names the rank and
+// dots fields of ranked and score motions.
+type voteOption struct {
+	Index       int
+	Name, Words string
+	// The member's ballot in force: chosen, at which rank, with how many
+	// dots.
+	Chosen     bool
+	Rank, Dots int
 }
 
 type notificationRow struct {
@@ -202,12 +215,34 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *store.S
 			s.uiError(w, r, err)
 			return
 		}
-		chosen, err := s.store.MemberChoices(ctx, m.ID, sess.Member.ID)
-		if err != nil {
-			s.uiError(w, r, err)
-			return
+		var chosen []string
+		// The form starts from the member's ballot in force: a change of
+		// vote edits it rather than starting again.
+		current := map[string]voteOption{}
+		for _, b := range ballots {
+			if b.MemberID != sess.Member.ID {
+				continue
+			}
+			for i, c := range b.Choices {
+				cur := voteOption{Chosen: true, Rank: i + 1}
+				words := m.OptionWords(c)
+				if i < len(b.Points) {
+					cur.Dots = b.Points[i]
+					words += fmt.Sprintf(" (%d)", b.Points[i])
+				}
+				current[c] = cur
+				chosen = append(chosen, words)
+			}
 		}
 		row := voteRow{Motion: m, Result: coopfed.Tally(m, m.Eligible, ballots), URL: m.IRI, Chosen: chosen}
+		for i, o := range m.Options {
+			opt := current[o]
+			opt.Index, opt.Name, opt.Words = i, o, m.OptionWords(o)
+			row.Options = append(row.Options, opt)
+		}
+		for i := range m.Options {
+			row.Ranks = append(row.Ranks, i+1)
+		}
 		if f := forms["vote"]; f != nil && f.Values["id"] == m.IRI {
 			row.Problem = strings.TrimSpace(f.Problem + " " + f.Errors["choice"])
 		}
@@ -443,12 +478,18 @@ func ptr(s string) *string { return &s }
 
 // uiPostMotion opens a motion through the same function as the API.
 func (s *Server) uiPostMotion(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
-	f := newForm(r, "title", "text", "kind", "options", "closes_at", "quorum", "threshold")
+	f := newForm(r, "title", "text", "kind", "options", "closes_at", "quorum", "threshold", "method", "dots")
 	if !requireAdmin(sess, f) {
 		return "", "motion", f, http.StatusForbidden
 	}
 	v := f.Values
 	m := &coopfed.Motion{Title: v["title"], Text: v["text"], Kind: v["kind"], Threshold: 0.5}
+	if m.Kind == coopfed.MotionRanked {
+		m.Method = v["method"]
+	}
+	if m.Kind == coopfed.MotionScore {
+		m.Dots, _ = strconv.Atoi(strings.TrimSpace(v["dots"]))
+	}
 	if m.Kind != coopfed.MotionConsent {
 		for _, o := range strings.Split(v["options"], "\n") {
 			if o = strings.TrimSpace(o); o != "" {
@@ -494,16 +535,67 @@ func (s *Server) uiPostMotion(w http.ResponseWriter, r *http.Request, sess *stor
 	return "motion", "", nil, 0
 }
 
-// uiVote casts the logged-in member's vote, as the API does for a member.
+// uiVote casts the logged-in member's vote, as the API does for a member:
+// radio buttons or boxes name the choices, a ranked motion's form a rank
+// per option (rank-N), a score vote's the dots per option (dots-N).
 func (s *Server) uiVote(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
-	f := newForm(r, "id", "choice")
-	choices := r.PostForm["choice"]
-	if len(choices) == 0 {
+	f := newForm(r, "id", "choice", "reason")
+	m, err := s.store.Motion(r.Context(), f.Values["id"])
+	if err != nil {
+		if len(r.PostForm["choice"]) == 0 {
+			// Nothing chosen: say so first, as for any motion.
+			f.Errors["choice"] = "choose an option"
+			return "", "vote", f, http.StatusUnprocessableEntity
+		}
+		status := f.absorb(err, nil)
+		return "", "vote", f, status
+	}
+	b := coopfed.Ballot{Reason: f.Values["reason"]}
+	switch m.Kind {
+	case coopfed.MotionRanked:
+		ranks := map[int]string{}
+		for i, o := range m.Options {
+			v := strings.TrimSpace(r.PostFormValue(fmt.Sprintf("rank-%d", i)))
+			if v == "" {
+				continue
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > len(m.Options) || ranks[n] != "" {
+				f.Errors["choice"] = "give each ranked option a different rank from 1 to " + strconv.Itoa(len(m.Options))
+				return "", "vote", f, http.StatusUnprocessableEntity
+			}
+			ranks[n] = o
+		}
+		for n := 1; n <= len(m.Options); n++ {
+			if o := ranks[n]; o != "" {
+				b.Choices = append(b.Choices, o)
+			}
+		}
+	case coopfed.MotionScore:
+		for i, o := range m.Options {
+			v := strings.TrimSpace(r.PostFormValue(fmt.Sprintf("dots-%d", i)))
+			if v == "" || v == "0" {
+				continue
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				f.Errors["choice"] = "dots are whole numbers"
+				return "", "vote", f, http.StatusUnprocessableEntity
+			}
+			b.Choices, b.Points = append(b.Choices, o), append(b.Points, n)
+		}
+		if len(b.Choices) == 0 {
+			b.Points = []int{}
+		}
+	default:
+		b.Choices = r.PostForm["choice"]
+	}
+	if len(b.Choices) == 0 && m.Kind != coopfed.MotionScore {
 		f.Errors["choice"] = "choose an option"
 		return "", "vote", f, http.StatusUnprocessableEntity
 	}
-	if err := s.fed.CastVote(r.Context(), sess.Coop, f.Values["id"], sess.Member.Username, choices); err != nil {
-		status := f.absorb(err, map[string]string{"choices": "choice"})
+	if err := s.fed.CastVote(r.Context(), sess.Coop, f.Values["id"], sess.Member.Username, b); err != nil {
+		status := f.absorb(err, map[string]string{"choices": "choice", "scores": "choice", "reason": "choice"})
 		return "", "vote", f, status
 	}
 	return "vote", "", nil, 0

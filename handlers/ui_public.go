@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 
 	"github.com/coopfed/coopfed"
@@ -53,10 +54,27 @@ const (
 // tallyChart draws a motion's tally as a horizontal bar chart (charts.go).
 // Option names are escaped: they come from members and, for remote
 // motions, from peers.
-func tallyChart(res coopfed.Result) template.HTML {
-	bars := make([]chartBar, 0, len(res.Options))
-	for _, o := range res.Options {
-		bars = append(bars, chartBar{Name: o.Name, Value: float64(o.Votes)})
+//
+// A ranked motion counted by instant runoff shows its last round, a Borda
+// count or a dot vote the points, other motions the votes.
+func tallyChart(m *coopfed.Motion, res coopfed.Result) template.HTML {
+	label, counts, points := "Votes by option", res.Options, false
+	switch {
+	case m.Kind == coopfed.MotionRanked && m.Method == coopfed.MethodIRV && len(res.Rounds) > 0:
+		last := res.Rounds[len(res.Rounds)-1]
+		label, counts = fmt.Sprintf("Instant runoff, round %d", last.Number), last.Counts
+	case m.Kind == coopfed.MotionRanked:
+		label, points = "Borda points by option", true
+	case m.Kind == coopfed.MotionScore:
+		label, points = "Dots by option", true
 	}
-	return barChartAttrs("Votes by option", bars, "data-option", "data-votes")
+	bars := make([]chartBar, 0, len(counts))
+	for _, o := range counts {
+		v := o.Votes
+		if points {
+			v = o.Points
+		}
+		bars = append(bars, chartBar{Name: m.OptionWords(o.Name), Value: float64(v)})
+	}
+	return barChartAttrs(label, bars, "data-option", "data-votes")
 }

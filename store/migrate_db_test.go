@@ -243,10 +243,11 @@ func newCopyFixture(t *testing.T, clock *testClock) *copyFixture {
 		}{
 			{f.closed, ana, "rye", copyAna + "/votes/1"},
 			{f.closed, bo, "spelt", ""},
+			{f.closed, bo, "rye", ""}, // a changed vote: vote_changes
 			{f.open, ana, "monday", ""},
 			{f.open, ana, "friday", ""},
 		} {
-			if err := tx.CastVote(&coopfed.Vote{MotionID: v.m.ID, MemberID: v.member.ID, Option: v.option, ActivityIRI: v.iri, ActorIRI: copyAna},
+			if _, err := tx.CastBallot(&CastBallot{MotionID: v.m.ID, MemberID: v.member.ID, Choices: []string{v.option}, ActivityIRI: v.iri, ActorIRI: copyAna, Add: v.m.Kind == coopfed.MotionMultiple},
 				v.m.Kind != coopfed.MotionMultiple); err != nil {
 				return err
 			}
@@ -450,7 +451,8 @@ func TestCopyToPostgres(t *testing.T) {
 		}
 		// The trigger is back on: a vote on the closed motion is refused.
 		err := dst.Update(ctx, func(tx *Tx) error {
-			return tx.CastVote(&coopfed.Vote{MotionID: f.closed.ID, MemberID: f.cy.ID, Option: "rye"}, true)
+			_, err := tx.CastBallot(&CastBallot{MotionID: f.closed.ID, MemberID: f.cy.ID, Choices: []string{"rye"}}, true)
+			return err
 		})
 		wantCode(t, err, coopfed.ECONFLICT)
 	})
@@ -561,7 +563,10 @@ func insertOneOfEach(t *testing.T, s *Store, f *copyFixture) {
 		if _, err := tx.AddNotification(&coopfed.Notification{CoopID: c.ID, Kind: coopfed.NotifyMatch, NeedIRI: l.IRI, OfferIRI: copyMill + "/listings/1"}); err != nil { // notifications
 			return err
 		}
-		if err := tx.CastVote(&coopfed.Vote{MotionID: mot.ID, MemberID: m.ID, Option: "yes"}, true); err != nil { // votes
+		if _, err := tx.CastBallot(&CastBallot{MotionID: mot.ID, MemberID: m.ID, Choices: []string{"yes"}}, true); err != nil { // votes, ballots
+			return err
+		}
+		if _, err := tx.CastBallot(&CastBallot{MotionID: mot.ID, MemberID: m.ID, Choices: []string{"no"}}, true); err != nil { // vote_changes
 			return err
 		}
 		if err := tx.PutMotionReply(&coopfed.MotionReply{MotionID: mot.ID, ObjectIRI: copyBo + "/notes/new", ActorIRI: copyBo, Content: "new", Published: tx.Now()}); err != nil { // motion_replies

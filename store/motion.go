@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,16 +13,20 @@ import (
 )
 
 const motionColumns = `id, iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, eligible,
-	outcome, outcome_text, outcome_iri, closed_at, last_tally_update, next_tally_update, created_at`
+	outcome, outcome_text, outcome_iri, closed_at, last_tally_update, next_tally_update, created_at, decision, method, dots`
 
 func scanMotion(row interface{ Scan(...any) error }) (*coopfed.Motion, error) {
 	var m coopfed.Motion
 	var options string
 	var opens, closes, created int64
 	var closed, last, next sql.NullInt64
+	var decision string
 	if err := row.Scan(&m.ID, &m.IRI, &m.CoopID, &m.Title, &m.Text, &m.Kind, &options, &m.Quorum, &m.Threshold, &opens, &closes,
-		&m.State, &m.Eligible, &m.Outcome, &m.OutcomeText, &m.OutcomeIRI, &closed, &last, &next, &created); err != nil {
+		&m.State, &m.Eligible, &m.Outcome, &m.OutcomeText, &m.OutcomeIRI, &closed, &last, &next, &created, &decision, &m.Method, &m.Dots); err != nil {
 		return nil, err
+	}
+	if decision != "" {
+		m.Kind = decision
 	}
 	if err := json.Unmarshal([]byte(options), &m.Options); err != nil {
 		return nil, fmt.Errorf("store: motion %s options: %w", m.IRI, err)
@@ -31,6 +36,19 @@ func scanMotion(row interface{ Scan(...any) error }) (*coopfed.Motion, error) {
 	return &m, nil
 }
 
+// ballotShape returns the kind column of a motion: the shape of its
+// ballots (one row per member or several), and its decision column, the
+// finer type where the two differ.
+func ballotShape(kind string) (shape, decision string) {
+	switch kind {
+	case coopfed.MotionRanked, coopfed.MotionScore, coopfed.MotionPoll:
+		return coopfed.MotionMultiple, kind
+	case coopfed.MotionAdvice:
+		return coopfed.MotionChoice, kind
+	}
+	return kind, ""
+}
+
 // CreateMotion stores a new motion, scheduled: OpenMotion opens it.
 func (tx *Tx) CreateMotion(m *coopfed.Motion) error {
 	options, err := json.Marshal(m.Options)
@@ -38,9 +56,10 @@ func (tx *Tx) CreateMotion(m *coopfed.Motion) error {
 		return err
 	}
 	m.State, m.CreatedAt = coopfed.MotionScheduled, tx.now
-	m.ID, _, err = tx.insertID(`INSERT INTO motions (iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.IRI, m.CoopID, m.Title, m.Text, m.Kind, string(options), m.Quorum, m.Threshold, ms(m.OpensAt), ms(m.ClosesAt), m.State, ms(m.CreatedAt))
+	shape, decision := ballotShape(m.Kind)
+	m.ID, _, err = tx.insertID(`INSERT INTO motions (iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, created_at, decision, method, dots)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.IRI, m.CoopID, m.Title, m.Text, shape, string(options), m.Quorum, m.Threshold, ms(m.OpensAt), ms(m.ClosesAt), m.State, ms(m.CreatedAt), decision, m.Method, m.Dots)
 	if err != nil {
 		return fmt.Errorf("store: create motion: %w", err)
 	}
@@ -119,33 +138,187 @@ func (tx *Tx) IsEligible(motionID, memberID int64) (bool, error) {
 	return n > 0, err
 }
 
-// CastVote records one chosen option. The database decides, whatever the
-// caller checked before: a second vote of a member on a single-choice
-// motion, the same option twice, a vote id seen before, a member not
-// eligible or a motion not open are refused with ECONFLICT, and the
-// transaction may go on (only the statement failed).
-func (tx *Tx) CastVote(v *coopfed.Vote, single bool) error {
-	v.CreatedAt = tx.now
-	var activity any
-	if v.ActivityIRI != "" {
-		activity = v.ActivityIRI
+// CastBallot is a member's ballot as it is cast.
+type CastBallot struct {
+	MotionID, MemberID int64
+	// Choices in order of preference for a ranked motion; Points are a
+	// score ballot's dots, parallel to Choices.
+	Choices []string
+	Points  []int
+	Reason  string
+	// Ranked stores the choices' order as their ranks.
+	Ranked bool
+	// ActivityIRI is the vote's id (the Note a peer sent), "" through the
+	// API; ActorIRI the account that voted.
+	ActivityIRI, ActorIRI string
+	// CastAt is when the member voted (the Note's updated or published
+	// time); a ballot older than the one in force does not replace it.
+	CastAt time.Time
+	// Add puts the choices beside the member's ballot instead of
+	// replacing it: a Mastodon account answers a multiple choice with one
+	// Note per option.
+	Add bool
+	// Edit marks the Note as an edit of a vote already counted (Update):
+	// its id is not a redelivery.
+	Edit bool
+}
+
+// CastBallot records a member's ballot, replacing the one in force: the
+// latest vote counts. It reports whether an earlier ballot was replaced.
+//
+// The database decides, whatever the caller checked before: the same
+// option twice, a vote id seen before, dots beyond the allowance, a member
+// not eligible or a motion not open are refused with ECONFLICT, and the
+// transaction may go on with nothing of the ballot written. Two ballots of
+// one member cast at once are serialised by the member's ballots row: the
+// second waits for the first and then replaces it, so exactly one counts.
+func (tx *Tx) CastBallot(b *CastBallot, single bool) (replaced bool, err error) {
+	if b.CastAt.IsZero() {
+		b.CastAt = tx.now
 	}
-	err := tx.mayFail(func() (err error) {
-		v.ID, _, err = tx.insertID(`INSERT INTO votes (motion_id, member_id, option, single, activity_iri, actor_iri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			v.MotionID, v.MemberID, v.Option, single, activity, v.ActorIRI, ms(v.CreatedAt))
+	err = tx.savepoint(func() error {
+		var err error
+		replaced, err = tx.castBallot(b, single)
 		return err
 	})
 	switch {
+	case err == nil:
+		return replaced, nil
+	case coopfed.ErrorCode(err) == coopfed.ECONFLICT:
+		return false, err
 	case isUnique(err) && strings.Contains(err.Error(), "activity_iri"):
-		return coopfed.Errorf(coopfed.ECONFLICT, "this vote was already counted")
+		return false, coopfed.Errorf(coopfed.ECONFLICT, "this vote was already counted")
 	case isUnique(err):
-		return coopfed.Errorf(coopfed.ECONFLICT, "the member has already voted")
-	case err != nil && strings.Contains(err.Error(), "vote: "):
-		return coopfed.Errorf(coopfed.ECONFLICT, "%s", voteRefusal(err.Error()))
-	case err != nil:
-		return fmt.Errorf("store: cast vote: %w", err)
+		return false, coopfed.Errorf(coopfed.ECONFLICT, "the ballot names an option twice")
+	case strings.Contains(err.Error(), "vote: "):
+		return false, coopfed.Errorf(coopfed.ECONFLICT, "%s", voteRefusal(err.Error()))
 	}
-	return nil
+	return false, fmt.Errorf("store: cast ballot: %w", err)
+}
+
+func (tx *Tx) castBallot(b *CastBallot, single bool) (bool, error) {
+	// Take the member's ballots row first: an insert, or a no-op update
+	// that locks it. changes is -1 on a row this statement created.
+	var oldReason string
+	var oldCast, changes int64
+	err := tx.tx.QueryRowContext(tx.ctx, `INSERT INTO ballots (motion_id, member_id, reason, cast_at, changes) VALUES (?, ?, '', ?, -1)
+		ON CONFLICT (motion_id, member_id) DO UPDATE SET changes = ballots.changes
+		RETURNING reason, cast_at, changes`, b.MotionID, b.MemberID, ms(b.CastAt)).Scan(&oldReason, &oldCast, &changes)
+	if err != nil {
+		return false, err
+	}
+	if b.ActivityIRI != "" && !b.Edit {
+		var seen int
+		if err := tx.tx.QueryRowContext(tx.ctx, `SELECT COUNT(*) FROM votes WHERE activity_iri = ?`, b.ActivityIRI).Scan(&seen); err != nil {
+			return false, err
+		}
+		if seen > 0 {
+			return false, coopfed.Errorf(coopfed.ECONFLICT, "this vote was already counted")
+		}
+	}
+	fresh := changes < 0
+	replace := !fresh && !b.Add
+	if !fresh && ms(b.CastAt) < oldCast {
+		// Why: deliveries arrive out of order; the latest vote counts,
+		// not the last to arrive.
+		return false, coopfed.Errorf(coopfed.ECONFLICT, "a later vote of this member is already counted")
+	}
+	if replace {
+		old, err := memberVotes(tx, b.MotionID, b.MemberID)
+		if err != nil {
+			return false, err
+		}
+		choices, err := json.Marshal(old)
+		if err != nil {
+			return false, err
+		}
+		if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO vote_changes (motion_id, member_id, choices, reason, cast_at, replaced_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			b.MotionID, b.MemberID, string(choices), oldReason, oldCast, ms(tx.now)); err != nil {
+			return false, err
+		}
+		if _, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM votes WHERE motion_id = ? AND member_id = ?`, b.MotionID, b.MemberID); err != nil {
+			return false, err
+		}
+	}
+	for i, option := range b.Choices {
+		points := 0
+		switch {
+		case b.Ranked:
+			points = i + 1
+		case i < len(b.Points):
+			points = b.Points[i]
+		}
+		var activity any
+		// The vote's id names its first row; a ranked or score ballot
+		// sent as one Note has several.
+		if b.ActivityIRI != "" && i == 0 {
+			activity = b.ActivityIRI
+		}
+		if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO votes (motion_id, member_id, option, single, activity_iri, actor_iri, created_at, points) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			b.MotionID, b.MemberID, option, single, activity, b.ActorIRI, ms(tx.now), points); err != nil {
+			return false, err
+		}
+	}
+	reason := b.Reason
+	if b.Add && !fresh && reason == "" {
+		reason = oldReason
+	}
+	n := changes
+	if fresh {
+		n = 0
+	} else if replace {
+		n++
+	}
+	cast := ms(b.CastAt)
+	if !fresh && oldCast > cast {
+		cast = oldCast
+	}
+	if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE ballots SET reason = ?, cast_at = ?, changes = ? WHERE motion_id = ? AND member_id = ?`,
+		reason, cast, n, b.MotionID, b.MemberID); err != nil {
+		return false, err
+	}
+	return replace, nil
+}
+
+// savepoint runs fn so that, when it fails, none of its statements stay
+// and the transaction may go on (on both backends: SQLite undoes only a
+// failed statement by itself, and a ballot is several).
+func (tx *Tx) savepoint(fn func() error) error {
+	if _, err := tx.tx.Tx.ExecContext(tx.ctx, `SAVEPOINT ballot`); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := tx.tx.Tx.ExecContext(tx.ctx, `ROLLBACK TO SAVEPOINT ballot`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		_, _ = tx.tx.Tx.ExecContext(tx.ctx, `RELEASE SAVEPOINT ballot`)
+		return err
+	}
+	_, err := tx.tx.Tx.ExecContext(tx.ctx, `RELEASE SAVEPOINT ballot`)
+	return err
+}
+
+// VotedOption is one row of a ballot, as a replaced ballot is kept.
+type VotedOption struct {
+	Option string `json:"option"`
+	Points int    `json:"points,omitempty"`
+}
+
+func memberVotes(tx *Tx, motionID, memberID int64) ([]VotedOption, error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT option, points FROM votes WHERE motion_id = ? AND member_id = ? ORDER BY id`, motionID, memberID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []VotedOption{}
+	for rows.Next() {
+		var v VotedOption
+		if err := rows.Scan(&v.Option, &v.Points); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 func voteRefusal(msg string) string {
@@ -154,12 +327,15 @@ func voteRefusal(msg string) string {
 		return "the member was not a member when voting opened"
 	case strings.Contains(msg, "not open"):
 		return "voting on this motion is not open"
+	case strings.Contains(msg, "allowance"):
+		return "the ballot gives more dots than the allowance"
 	}
 	return "the vote does not match the motion"
 }
 
-// Ballots returns what each member who voted chose, in option order of
-// insertion.
+// Ballots returns what each member who voted chose, with the reason given:
+// a ranked ballot's options in order of preference, a score ballot's with
+// their dots.
 func (s *Store) Ballots(ctx context.Context, motionID int64) ([]coopfed.Ballot, error) {
 	return ballots(ctx, s.read, motionID)
 }
@@ -170,7 +346,13 @@ func (tx *Tx) Ballots(motionID int64) ([]coopfed.Ballot, error) {
 }
 
 func ballots(ctx context.Context, q querier, motionID int64) ([]coopfed.Ballot, error) {
-	rows, err := q.QueryContext(ctx, `SELECT member_id, option FROM votes WHERE motion_id = ? ORDER BY member_id, id`, motionID)
+	// Why the order: points is the rank on a ranked motion, so rows in
+	// rank order; elsewhere points do not order rows that have none, and
+	// id keeps the order of casting.
+	rows, err := q.QueryContext(ctx, `SELECT v.member_id, v.option, v.points, m.decision, COALESCE(b.reason, '') FROM votes v
+		JOIN motions m ON m.id = v.motion_id
+		LEFT JOIN ballots b ON b.motion_id = v.motion_id AND b.member_id = v.member_id
+		WHERE v.motion_id = ? ORDER BY v.member_id, CASE WHEN m.decision = 'ranked' THEN v.points ELSE 0 END, v.id`, motionID)
 	if err != nil {
 		return nil, fmt.Errorf("store: ballots: %w", err)
 	}
@@ -178,26 +360,101 @@ func ballots(ctx context.Context, q querier, motionID int64) ([]coopfed.Ballot, 
 	var out []coopfed.Ballot
 	for rows.Next() {
 		var member int64
-		var option string
-		if err := rows.Scan(&member, &option); err != nil {
+		var option, decision, reason string
+		var points int
+		if err := rows.Scan(&member, &option, &points, &decision, &reason); err != nil {
 			return nil, err
 		}
-		if n := len(out); n > 0 && out[n-1].MemberID == member {
-			out[n-1].Choices = append(out[n-1].Choices, option)
-		} else {
-			out = append(out, coopfed.Ballot{MemberID: member, Choices: []string{option}})
+		if n := len(out); n == 0 || out[n-1].MemberID != member {
+			out = append(out, coopfed.Ballot{MemberID: member, Reason: reason})
+		}
+		b := &out[len(out)-1]
+		b.Choices = append(b.Choices, option)
+		if decision == coopfed.MotionScore {
+			b.Points = append(b.Points, points)
 		}
 	}
 	return out, rows.Err()
 }
 
-// MemberChoices returns the options a member chose on a motion.
-func (s *Store) MemberChoices(ctx context.Context, motionID, memberID int64) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT option FROM votes WHERE motion_id = ? AND member_id = ? ORDER BY id`, motionID, memberID)
+// MemberBallot returns a member's ballot in force on a motion, nil when
+// the member has not voted.
+func (s *Store) MemberBallot(ctx context.Context, motionID, memberID int64) (*coopfed.Ballot, error) {
+	all, err := s.Ballots(ctx, motionID)
 	if err != nil {
-		return nil, fmt.Errorf("store: member choices: %w", err)
+		return nil, err
 	}
-	return scanStrings(rows)
+	for i := range all {
+		if all[i].MemberID == memberID {
+			return &all[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// BallotInfo is what the motion page shows of each member's ballot: who,
+// the reason, and how often the vote was changed.
+type BallotInfo struct {
+	MemberID int64
+	Username string
+	Reason   string
+	CastAt   time.Time
+	Changes  int
+}
+
+// BallotInfos returns the ballots in force on a motion, by member name.
+func (s *Store) BallotInfos(ctx context.Context, motionID int64) ([]BallotInfo, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT b.member_id, m.username, b.reason, b.cast_at, b.changes FROM ballots b
+		JOIN members m ON m.id = b.member_id WHERE b.motion_id = ? ORDER BY m.username, b.member_id`, motionID)
+	if err != nil {
+		return nil, fmt.Errorf("store: ballot infos: %w", err)
+	}
+	defer rows.Close()
+	var out []BallotInfo
+	for rows.Next() {
+		var b BallotInfo
+		var cast int64
+		if err := rows.Scan(&b.MemberID, &b.Username, &b.Reason, &cast, &b.Changes); err != nil {
+			return nil, err
+		}
+		b.CastAt = fromMS(cast)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// VoteChange is a ballot that a later vote replaced.
+type VoteChange struct {
+	Username   string
+	Choices    []VotedOption
+	Reason     string
+	CastAt     time.Time
+	ReplacedAt time.Time
+}
+
+// VoteChanges returns a motion's replaced ballots, oldest first.
+func (s *Store) VoteChanges(ctx context.Context, motionID int64) ([]VoteChange, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT m.username, c.choices, c.reason, c.cast_at, c.replaced_at FROM vote_changes c
+		JOIN members m ON m.id = c.member_id WHERE c.motion_id = ? ORDER BY c.id`, motionID)
+	if err != nil {
+		return nil, fmt.Errorf("store: vote changes: %w", err)
+	}
+	defer rows.Close()
+	var out []VoteChange
+	for rows.Next() {
+		var v VoteChange
+		var choices string
+		var cast, replaced int64
+		if err := rows.Scan(&v.Username, &choices, &v.Reason, &cast, &replaced); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(choices), &v.Choices); err != nil {
+			return nil, fmt.Errorf("store: vote change: %w", err)
+		}
+		v.CastAt, v.ReplacedAt = fromMS(cast), fromMS(replaced)
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // VoterActors returns the fediverse accounts that voted on a motion, with

@@ -118,13 +118,15 @@ func TestMotionEligibilityIsFixedAtOpening(t *testing.T) {
 		t.Fatalf("eligible %d, want 1", m.Eligible)
 	}
 	err := s.Update(ctx, func(tx *Tx) error {
-		return tx.CastVote(&coopfed.Vote{MotionID: m.ID, MemberID: late.ID, Option: "Yes"}, true)
+		_, err := tx.CastBallot(&CastBallot{MotionID: m.ID, MemberID: late.ID, Choices: []string{"Yes"}}, true)
+		return err
 	})
 	if coopfed.ErrorCode(err) != coopfed.ECONFLICT {
 		t.Fatalf("a member added after opening voted: %v", err)
 	}
 	if err := s.Update(ctx, func(tx *Tx) error {
-		return tx.CastVote(&coopfed.Vote{MotionID: m.ID, MemberID: ana.ID, Option: "Yes"}, true)
+		_, err := tx.CastBallot(&CastBallot{MotionID: m.ID, MemberID: ana.ID, Choices: []string{"Yes"}}, true)
+		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,41 +136,72 @@ func TestMotionEligibilityIsFixedAtOpening(t *testing.T) {
 	}
 }
 
-// The database, not the caller, refuses what breaks the voting rules.
-func TestCastVoteConstraints(t *testing.T) {
+// The database, not the caller, refuses what breaks the voting rules, and
+// nothing of a refused ballot stays.
+func TestCastBallotConstraints(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t, newTestClock())
 	c := newGovernanceCoop(t, s)
 	ana := addMember(t, s, c, "ana")
 	single := openMotion(t, s, c, coopfed.MotionChoice, "Yes", "No")
 	multi := openMotion(t, s, c, coopfed.MotionMultiple, "A", "B")
-	cast := func(v coopfed.Vote, one bool) error {
-		return s.Update(ctx, func(tx *Tx) error { return tx.CastVote(&v, one) })
-	}
-	if err := cast(coopfed.Vote{MotionID: single.ID, MemberID: ana.ID, Option: "Yes", ActivityIRI: "https://social.example/users/ana#votes/1"}, true); err != nil {
+	score := &coopfed.Motion{IRI: "https://coop.example/motions/dots", CoopID: c.ID, Title: "Dots", Kind: coopfed.MotionScore, Dots: 5, Options: []string{"A", "B"},
+		OpensAt: s.Now(), ClosesAt: s.Now().Add(time.Hour), Threshold: 0.5}
+	if err := s.Update(ctx, func(tx *Tx) error {
+		if err := tx.CreateMotion(score); err != nil {
+			return err
+		}
+		_, err := tx.OpenMotion(score)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := cast(coopfed.Vote{MotionID: multi.ID, MemberID: ana.ID, Option: "A"}, false); err != nil {
+	cast := func(b CastBallot, one bool) error {
+		return s.Update(ctx, func(tx *Tx) error { _, err := tx.CastBallot(&b, one); return err })
+	}
+	if err := cast(CastBallot{MotionID: single.ID, MemberID: ana.ID, Choices: []string{"Yes"}, ActivityIRI: "https://social.example/users/ana#votes/1"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := cast(CastBallot{MotionID: multi.ID, MemberID: ana.ID, Choices: []string{"A"}}, false); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name string
-		v    coopfed.Vote
+		b    CastBallot
 		one  bool
 	}{
-		{"second vote on a single choice", coopfed.Vote{MotionID: single.ID, MemberID: ana.ID, Option: "No"}, true},
-		{"same option twice on a multiple choice", coopfed.Vote{MotionID: multi.ID, MemberID: ana.ID, Option: "A"}, false},
-		{"vote id seen before", coopfed.Vote{MotionID: multi.ID, MemberID: ana.ID, Option: "B", ActivityIRI: "https://social.example/users/ana#votes/1"}, false},
-		{"single flag against the kind", coopfed.Vote{MotionID: single.ID, MemberID: ana.ID, Option: "No"}, false},
+		{"two options on a single choice", CastBallot{MotionID: single.ID, MemberID: ana.ID, Choices: []string{"Yes", "No"}}, true},
+		{"same option twice", CastBallot{MotionID: multi.ID, MemberID: ana.ID, Choices: []string{"B", "B"}}, false},
+		{"vote id seen before", CastBallot{MotionID: multi.ID, MemberID: ana.ID, Choices: []string{"B"}, ActivityIRI: "https://social.example/users/ana#votes/1"}, false},
+		{"single flag against the kind", CastBallot{MotionID: single.ID, MemberID: ana.ID, Choices: []string{"No"}}, false},
+		{"dots beyond the allowance", CastBallot{MotionID: score.ID, MemberID: ana.ID, Choices: []string{"A", "B"}, Points: []int{3, 3}}, false},
+		{"older than the ballot in force", CastBallot{MotionID: single.ID, MemberID: ana.ID, Choices: []string{"No"}, CastAt: s.Now().Add(-time.Minute)}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := cast(tc.v, tc.one); coopfed.ErrorCode(err) != coopfed.ECONFLICT {
+			before, err := s.Counts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cast(tc.b, tc.one); coopfed.ErrorCode(err) != coopfed.ECONFLICT {
 				t.Fatalf("error %v, want conflict", err)
+			}
+			after, _ := s.Counts(ctx)
+			for _, table := range []string{"votes", "ballots", "vote_changes"} {
+				if before[table] != after[table] {
+					t.Errorf("%s: %d rows, were %d", table, after[table], before[table])
+				}
 			}
 		})
 	}
-	if err := cast(coopfed.Vote{MotionID: multi.ID, MemberID: ana.ID, Option: "B"}, false); err != nil {
+	if err := cast(CastBallot{MotionID: score.ID, MemberID: ana.ID, Choices: []string{"A", "B"}, Points: []int{2, 3}, Reason: "B is nearer"}, false); err != nil {
+		t.Fatalf("dots within the allowance: %v", err)
+	}
+	if b, err := s.Ballots(ctx, score.ID); err != nil || len(b) != 1 || fmt.Sprintf("%v %v %s", b[0].Choices, b[0].Points, b[0].Reason) != "[A B] [2 3] B is nearer" {
+		t.Fatalf("score ballots %+v %v", b, err)
+	}
+	// Mastodon answers a multiple choice with one Note per option.
+	if err := cast(CastBallot{MotionID: multi.ID, MemberID: ana.ID, Choices: []string{"B"}, Add: true}, false); err != nil {
 		t.Fatalf("second option of a multiple choice: %v", err)
 	}
 	b, err := s.Ballots(ctx, multi.ID)
@@ -181,39 +214,81 @@ func TestCastVoteConstraints(t *testing.T) {
 		t.Fatal(err)
 	}
 	bo := addMember(t, s, c, "bo")
-	if err := cast(coopfed.Vote{MotionID: single.ID, MemberID: bo.ID, Option: "No"}, true); coopfed.ErrorCode(err) != coopfed.ECONFLICT {
+	if err := cast(CastBallot{MotionID: single.ID, MemberID: bo.ID, Choices: []string{"No"}}, true); coopfed.ErrorCode(err) != coopfed.ECONFLICT {
 		t.Fatalf("vote on a closed motion: %v", err)
 	}
 }
 
-// Many writers racing to vote for one member: exactly one row survives.
-func TestCastVoteConcurrent(t *testing.T) {
+// A member changes a ranked vote twice: the latest ranking counts, once,
+// and the two earlier ones are kept as changes.
+func TestCastBallotChanges(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	s := openTestStore(t, clock)
+	c := newGovernanceCoop(t, s)
+	ana := addMember(t, s, c, "ana")
+	m := openMotion(t, s, c, coopfed.MotionRanked, "A", "B", "C")
+	for i, order := range [][]string{{"A", "B"}, {"C"}, {"B", "C", "A"}} {
+		clock.Add(time.Minute)
+		var replaced bool
+		err := s.Update(ctx, func(tx *Tx) (err error) {
+			replaced, err = tx.CastBallot(&CastBallot{MotionID: m.ID, MemberID: ana.ID, Choices: order, Ranked: true, Reason: fmt.Sprint("take ", i)}, false)
+			return err
+		})
+		if err != nil || replaced != (i > 0) {
+			t.Fatalf("ballot %d: replaced %v, %v", i, replaced, err)
+		}
+	}
+	b, err := s.Ballots(ctx, m.ID)
+	if err != nil || len(b) != 1 || fmt.Sprintf("%v %s", b[0].Choices, b[0].Reason) != "[B C A] take 2" {
+		t.Fatalf("ballots %+v %v", b, err)
+	}
+	changes, err := s.VoteChanges(ctx, m.ID)
+	if err != nil || len(changes) != 2 || changes[0].Reason != "take 0" || fmt.Sprint(changes[1].Choices) != "[{C 1}]" {
+		t.Fatalf("changes %+v %v", changes, err)
+	}
+	infos, err := s.BallotInfos(ctx, m.ID)
+	if err != nil || len(infos) != 1 || infos[0].Changes != 2 || infos[0].Username != "ana" {
+		t.Fatalf("infos %+v %v", infos, err)
+	}
+}
+
+// Many writers racing to vote for one member: every vote is applied, one
+// after the other, and exactly one ballot is in force at the end; the
+// others are kept as changes.
+func TestCastBallotConcurrent(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t, newTestClock())
 	c := newGovernanceCoop(t, s)
 	ana := addMember(t, s, c, "ana")
-	m := openMotion(t, s, c, coopfed.MotionChoice, "Yes", "No")
+	m := openMotion(t, s, c, coopfed.MotionRanked, "A", "B", "C")
 	var ok atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			option := []string{"Yes", "No"}[i%2]
+			order := [][]string{{"A", "B"}, {"C", "A", "B"}}[i%2]
 			err := s.Update(ctx, func(tx *Tx) error {
-				return tx.CastVote(&coopfed.Vote{MotionID: m.ID, MemberID: ana.ID, Option: option, ActivityIRI: fmt.Sprintf("https://social.example/v/%d", i)}, true)
+				_, err := tx.CastBallot(&CastBallot{MotionID: m.ID, MemberID: ana.ID, Choices: order, Ranked: true, ActivityIRI: fmt.Sprintf("https://social.example/v/%d", i)}, false)
+				return err
 			})
 			if err == nil {
 				ok.Add(1)
-			} else if coopfed.ErrorCode(err) != coopfed.ECONFLICT {
+			} else {
 				t.Errorf("vote %d: %v", i, err)
 			}
 		}()
 	}
 	wg.Wait()
 	b, _ := s.Ballots(ctx, m.ID)
-	if ok.Load() != 1 || len(b) != 1 || len(b[0].Choices) != 1 {
+	if ok.Load() != 50 || len(b) != 1 || (len(b[0].Choices) != 2 && len(b[0].Choices) != 3) {
 		t.Fatalf("%d votes accepted, ballots %+v", ok.Load(), b)
+	}
+	changes, _ := s.VoteChanges(ctx, m.ID)
+	infos, _ := s.BallotInfos(ctx, m.ID)
+	if len(changes) != 49 || len(infos) != 1 || infos[0].Changes != 49 {
+		t.Fatalf("%d changes kept, ballot %+v", len(changes), infos)
 	}
 }
 

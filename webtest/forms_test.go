@@ -237,10 +237,17 @@ func TestFormsPublish(t *testing.T) {
 	if !strings.Contains(after, `data-option="Wood" data-votes="1"`) || !strings.Contains(after, "<svg") {
 		t.Fatalf("chart after the vote:\n%s", after)
 	}
-	// Voting twice is refused on the page, next to the motion.
-	st, _, body := c.Post(t, "/coops/bakery/admin/vote", url.Values{"csrf": {csrf}, "id": {iri}, "choice": {"Gas"}})
-	if st != http.StatusConflict || !strings.Contains(body, `class="problem"`) {
-		t.Fatalf("second vote: %d\n%s", st, body)
+	// Voting again changes the vote: the latest counts, once.
+	post("/vote", url.Values{"id": {iri}, "choice": {"Gas"}})
+	_, _, changed := c.Get(t, path)
+	if !strings.Contains(changed, `data-option="Wood" data-votes="0"`) || !strings.Contains(changed, `data-option="Gas" data-votes="1"`) {
+		t.Fatalf("chart after the change:\n%s", changed)
+	}
+	// A vote for no option of the motion is refused on the page, next to
+	// the motion.
+	st, _, body := c.Post(t, "/coops/bakery/admin/vote", url.Values{"csrf": {csrf}, "id": {iri}, "choice": {"Coal"}})
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, `class="problem"`) {
+		t.Fatalf("vote for no option: %d\n%s", st, body)
 	}
 }
 
