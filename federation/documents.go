@@ -12,11 +12,22 @@ import (
 // CoopActor returns the actor document of a coop (type Organization) with
 // every field Mastodon reads (DESIGN 4.1).
 func (f *Federation) CoopActor(c *coopfed.Coop) (map[string]any, error) {
-	return f.localActorDoc(streams.NewActivityStreamsOrganization(), c, localActorIRIs{
+	key, err := f.assertionMethod(c)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := f.localActorDoc(streams.NewActivityStreamsOrganization(), c, localActorIRIs{
 		id: f.iris.Coop(c.Name), inbox: f.iris.CoopInbox(c.Name), outbox: f.iris.CoopOutbox(c.Name),
 		followers: f.iris.CoopFollowers(c.Name), following: f.iris.CoopFollowing(c.Name),
 		key: f.iris.CoopKey(c.Name), avatar: f.iris.CoopAvatar(c.Name),
-	}, nil)
+	}, map[string]any{"assertionMethod": []any{key}})
+	if err != nil {
+		return nil, err
+	}
+	// Why: FEP-521a's Multikey and assertionMethod terms come from the
+	// multikey context, which Mastodon's actor context lacks.
+	doc["@context"] = coopActorContext
+	return doc, nil
 }
 
 // actorVocab is what the go-fed actor types we serve (Organization, Group)
