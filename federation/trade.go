@@ -1042,11 +1042,19 @@ func (k *tradeKind) check(ctx context.Context, in *incoming, op string) (bool, e
 	if op != "Create" {
 		return false, nil
 	}
+	// Reviews and their answers share the agreement as context with the
+	// delivery confirmations (review.go).
+	if j, t, answered, ok := reviewNote(ctx, in, nil); ok {
+		return true, checkReview(ctx, in, j, t, answered)
+	}
 	_, ok := k.confirmed(ctx, in, nil)
 	return ok, nil
 }
 
 func (k *tradeKind) apply(ctx context.Context, in *incoming, op string) error {
+	if _, _, _, ok := reviewNote(ctx, in, in.tx); ok {
+		return applyReview(ctx, in)
+	}
 	t, ok := k.confirmed(ctx, in, in.tx)
 	if !ok || t.State != coopfed.TradeAccepted {
 		return nil

@@ -11,7 +11,8 @@ import (
 	"github.com/coopfed/coopfed"
 )
 
-var tradeGoldenFiles = []string{"trade-offer.json", "trade-accept.json", "trade-reject.json", "trade-receipt.json", "trade-agreement.json"}
+var tradeGoldenFiles = []string{"trade-offer.json", "trade-accept.json", "trade-reject.json", "trade-receipt.json", "trade-agreement.json",
+	"trade-review.json", "trade-review-answer.json"}
 
 // tradeGoldenDocuments builds the documents of a trade on the golden
 // instance: a remote bakery's 3 kg of the mill's flour for 3.60 EUR.
@@ -56,6 +57,13 @@ func tradeGoldenDocuments(t testing.TB) map[string][]byte {
 	put("trade-receipt.json", f.receiptDoc(c, tr, mill, f.iris.Note(e.newID()), true))
 	tr.AgreementJSON = signed
 	put("trade-agreement.json", f.AgreementDocument(tr))
+	review := &coopfed.Review{IRI: f.iris.Note(e.newID()), TradeIRI: tr.IRI, ListingTitle: tr.ListingTitle, AuthorIRI: mill,
+		SubjectIRI: tr.OwnerIRI, Rating: 4, Text: "Good flour, a day late.", Created: e.clock()}
+	put("trade-review.json", f.reviewDoc(c, tr, review))
+	// The answer as the bakery would write it (here built by our own code).
+	review.SubjectIRI, review.AuthorIRI = mill, tr.OwnerIRI
+	review.Reply, review.ReplyIRI, review.Replied = "The road was closed.", f.iris.Note(e.newID()), e.clock()
+	put("trade-review-answer.json", f.replyDoc(c, tr, review))
 	return docs
 }
 

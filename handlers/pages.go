@@ -89,6 +89,22 @@ func (s *Server) getCoop(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	track, reviews, err := s.trackRecord(ctx, c)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	names := map[string]string{}
+	data["Track"], data["Reviews"] = track, reviewRows(reviews, func(iri string) string {
+		if n, ok := names[iri]; ok {
+			return n
+		}
+		names[iri] = s.partyName(r, iri)
+		return names[iri]
+	})
+	if track.Reviews > 0 {
+		data["RatingChart"] = ratingChart(reviews)
+	}
 	s.render(w, r, "coop", data)
 }
 
