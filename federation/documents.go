@@ -83,6 +83,15 @@ func (f *Federation) localActorDoc(o actorVocab, c *coopfed.Coop, iri localActor
 		props["region"] = c.Region
 		props["attachment"] = []any{map[string]any{"type": "PropertyValue", "name": "Region", "value": c.Region}}
 	}
+	if len(c.PaymentLinks) > 0 {
+		// FEP-0ea0: payment links are Links with rel "payment" in the
+		// actor's attachment, beside the profile fields.
+		att, _ := props["attachment"].([]any)
+		for _, l := range c.PaymentLinks {
+			att = append(att, map[string]any{"type": "Link", "name": l.Name, "href": l.Href, "rel": "payment"})
+		}
+		props["attachment"] = att
+	}
 	for k, v := range extra {
 		props[k] = v
 	}

@@ -13,8 +13,8 @@ import (
 
 // After a fulfilled trade a member of the bakery reviews the mill from
 // the trades page, a member of the mill answers, and the mill's public
-// page shows its track record with the rating chart; every page fits a
-// 360 px phone.
+// page shows its track record with the rating chart and its payment
+// links; every page fits a 360 px phone.
 func TestBrowserReviewAndTrackRecord(t *testing.T) {
 	a := fedtest.Start(t, fedtest.Options{Coop: "mill"})
 	b := fedtest.Start(t, fedtest.Options{Coop: "bakery"})
@@ -87,7 +87,14 @@ func TestBrowserReviewAndTrackRecord(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#reviews button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(".flash")))
 	fits(t, ctx, "trades page with the review answered")
-	run(t, ctx, "public page", chromedp.Navigate(a.URL+"/coops/mill"), chromedp.WaitVisible(chromedp.CSS("#track-h")))
+	if st := a.API(t, http.MethodPatch, "/api/v1/coops/mill", map[string]any{"payment_links": []any{
+		map[string]string{"name": "Support the mill", "href": "https://pay.example/a-rather-long-address/for-the-mill-cooperative"},
+		map[string]string{"name": "Bank transfer", "href": "payto://iban/DE75512108001245126199"},
+	}}, nil); st != http.StatusOK {
+		t.Fatalf("payment links: %d", st)
+	}
+	run(t, ctx, "public page", chromedp.Navigate(a.URL+"/coops/mill"), chromedp.WaitVisible(chromedp.CSS("#track-h")),
+		chromedp.WaitVisible(chromedp.CSS(".payment-links")))
 	fits(t, ctx, "coop page with its track record")
 	shot(t, ctx, "track-record")
 	text := value(t, ctx, "track record", chromedp.Text(chromedp.CSS("#track-record")))

@@ -24,3 +24,7 @@ CREATE TABLE reviews (
     UNIQUE (trade_id, author_iri)
 );
 CREATE INDEX reviews_subject ON reviews(subject_iri, created_at);
+
+-- A coop's FEP-0ea0 payment links, a JSON array of {name, href}; '' for
+-- none.
+ALTER TABLE coops ADD COLUMN payment_links TEXT NOT NULL DEFAULT '';
