@@ -40,6 +40,10 @@ func TestPaymentLinks(t *testing.T) {
 			link("4", "https://a.example"), link("5", "https://a.example"), link("6", "https://a.example")}, "at most 5 payment links"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The Follow's answer must be delivered before the snapshot.
+			fedtest.Eventually(t, 10*time.Second, "deliveries settle", func() bool {
+				return a.PendingDeliveries(t) == 0 && b.PendingDeliveries(t) == 0
+			})
 			before := a.Snapshot(t)
 			if st, msg := patch(tc.links); st != http.StatusUnprocessableEntity || !strings.Contains(msg, tc.want) {
 				t.Fatalf("status %d %q, want 422 with %q", st, msg, tc.want)
