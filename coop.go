@@ -1,6 +1,8 @@
 package coopfed
 
 import (
+	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -29,7 +31,48 @@ type Coop struct {
 	Locked        bool
 	PublicKeyPEM  string
 	PrivateKeyPEM string
-	CreatedAt     time.Time
+	// PaymentLinks are where to pay or give to the coop (FEP-0ea0).
+	PaymentLinks []PaymentLink
+	CreatedAt    time.Time
+}
+
+// PaymentLink is a FEP-0ea0 payment link: a name and a payment URI (a
+// web page or an RFC 8905 payto: URI).
+type PaymentLink struct {
+	Name string `json:"name"`
+	Href string `json:"href"`
+}
+
+// MaxPaymentLinks bounds a coop's payment links.
+const MaxPaymentLinks = 5
+
+// validatePaymentLinks reports what is wrong with a coop's payment links,
+// or "".
+func validatePaymentLinks(links []PaymentLink) string {
+	if len(links) > MaxPaymentLinks {
+		return "at most 5 payment links"
+	}
+	for i, l := range links {
+		n := i + 1
+		if name := strings.TrimSpace(l.Name); name == "" || utf8.RuneCountInString(name) > 100 {
+			return fmt.Sprintf("link %d: a name of 1 to 100 characters", n)
+		}
+		if len(l.Href) > 1000 {
+			return fmt.Sprintf("link %d: the address is longer than 1000 characters", n)
+		}
+		u, err := url.Parse(l.Href)
+		// Why: the links are shown to everyone as links; only web pages
+		// and payto: URIs, never javascript: or data:, may be followed.
+		switch {
+		case err != nil:
+			return fmt.Sprintf("link %d: not an address", n)
+		case (u.Scheme == "https" || u.Scheme == "http") && u.Host != "":
+		case u.Scheme == "payto" && u.Host != "" && len(u.Path) > 1:
+		default:
+			return fmt.Sprintf("link %d: use an https:// address or a payto:// URI", n)
+		}
+	}
+	return ""
 }
 
 var coopNameRE = regexp.MustCompile(`^[a-z0-9_]{1,30}$`)
@@ -68,6 +111,9 @@ func (c *Coop) Validate() error {
 	}
 	if c.Kind != "" && c.Kind != KindCoop && c.Kind != KindGroup {
 		fields["kind"] = "must be coop or group"
+	}
+	if msg := validatePaymentLinks(c.PaymentLinks); msg != "" {
+		fields["payment_links"] = msg
 	}
 	if c.PublicKeyPEM == "" || c.PrivateKeyPEM == "" {
 		fields["key"] = "a key pair is required"

@@ -65,6 +65,9 @@ type Trade struct {
 	State        string
 	Reason       string // why it was rejected
 	AgreementIRI string // set on acceptance
+	// AgreementJSON is the signed Agreement as kept here, with its
+	// FEP-8b32 proofs; "" when none was made or received.
+	AgreementJSON string
 	// AnswerIRI is the id of the activity that answered the Offer (Accept,
 	// Reject, Undo or the counter-offer).
 	AnswerIRI string
@@ -243,8 +246,10 @@ type LedgerEntry struct {
 	Reciprocal   *Reciprocal
 	Credits      int64 // signed change of the balance with Counterpart
 	AgreementIRI string
-	State        string // the trade's state when read
-	Date         time.Time
+	// AgreementJSON is the signed Agreement with its proofs, "" if none.
+	AgreementJSON string
+	State         string // the trade's state when read
+	Date          time.Time
 }
 
 // LedgerEntryFor returns the ledger entry of an accepted trade for the side

@@ -12,11 +12,22 @@ import (
 // CoopActor returns the actor document of a coop (type Organization) with
 // every field Mastodon reads (DESIGN 4.1).
 func (f *Federation) CoopActor(c *coopfed.Coop) (map[string]any, error) {
-	return f.localActorDoc(streams.NewActivityStreamsOrganization(), c, localActorIRIs{
+	key, err := f.assertionMethod(c)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := f.localActorDoc(streams.NewActivityStreamsOrganization(), c, localActorIRIs{
 		id: f.iris.Coop(c.Name), inbox: f.iris.CoopInbox(c.Name), outbox: f.iris.CoopOutbox(c.Name),
 		followers: f.iris.CoopFollowers(c.Name), following: f.iris.CoopFollowing(c.Name),
 		key: f.iris.CoopKey(c.Name), avatar: f.iris.CoopAvatar(c.Name),
-	}, nil)
+	}, map[string]any{"assertionMethod": []any{key}})
+	if err != nil {
+		return nil, err
+	}
+	// Why: FEP-521a's Multikey and assertionMethod terms come from the
+	// multikey context, which Mastodon's actor context lacks.
+	doc["@context"] = coopActorContext
+	return doc, nil
 }
 
 // actorVocab is what the go-fed actor types we serve (Organization, Group)
@@ -71,6 +82,15 @@ func (f *Federation) localActorDoc(o actorVocab, c *coopfed.Coop, iri localActor
 		// fields, PropertyValue attachments, so people see it too.
 		props["region"] = c.Region
 		props["attachment"] = []any{map[string]any{"type": "PropertyValue", "name": "Region", "value": c.Region}}
+	}
+	if len(c.PaymentLinks) > 0 {
+		// FEP-0ea0: payment links are Links with rel "payment" in the
+		// actor's attachment, beside the profile fields.
+		att, _ := props["attachment"].([]any)
+		for _, l := range c.PaymentLinks {
+			att = append(att, map[string]any{"type": "Link", "name": l.Name, "href": l.Href, "rel": "payment"})
+		}
+		props["attachment"] = att
 	}
 	for k, v := range extra {
 		props[k] = v

@@ -140,6 +140,12 @@ func newGoldenEnv(t testing.TB) *goldenEnv {
 	if err := st.Update(ctx, func(tx *store.Tx) error { return tx.CreateCoop(e.coop) }); err != nil {
 		t.Fatal(err)
 	}
+	// FEP-0ea0 payment links, on the actor document.
+	e.coop.PaymentLinks = []coopfed.PaymentLink{{Name: "Support the bakery", Href: "https://pay.example/riverside"},
+		{Name: "Bank transfer", Href: "payto://iban/DE75512108001245126199"}}
+	if err := st.Update(ctx, func(tx *store.Tx) error { return tx.UpdateCoopProfile(e.coop) }); err != nil {
+		t.Fatal(err)
+	}
 	alice := *goldenFollower
 	alice.PublicKeyPEM = pub // any valid key; alice's is never used to verify here
 	alice.FetchedAt = goldenStart

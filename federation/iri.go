@@ -108,6 +108,10 @@ func (i *IRIs) CoopAvatar(name string) string { return i.Coop(name) + "/avatar.p
 // Mastodon uses; peers resolve it by fetching the actor.
 func (i *IRIs) CoopKey(name string) string { return i.Coop(name) + "#main-key" }
 
+// CoopAssertionKey returns the id of a coop's Ed25519 key, the
+// verification method of its integrity proofs.
+func (i *IRIs) CoopAssertionKey(name string) string { return i.Coop(name) + "#ed25519-key" }
+
 // Group returns the actor IRI of a local market group.
 func (i *IRIs) Group(name string) string { return i.path("/groups/" + url.PathEscape(name)) }
 

@@ -303,7 +303,7 @@ func (f *Federation) UpdateProfile(ctx context.Context, c *coopfed.Coop) error {
 		delete(actor, "@context")
 		coopIRI := f.iris.Coop(c.Name)
 		doc := f.wrap("Update", f.iris.Activity(f.newID()), coopIRI, actor, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, tx.Now())
-		doc["@context"] = actorContext
+		doc["@context"] = coopActorContext
 		_, err = f.sendToFollowers(tx, c, doc, coopIRI, false)
 		return err
 	})

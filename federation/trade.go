@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/federation/sanitize"
@@ -35,6 +36,8 @@ var tradeContext = []any{
 		"resourceQuantity":     "vf:resourceQuantity",
 		"hasUnit":              "om2:hasUnit",
 		"hasNumericalValue":    "om2:hasNumericalValue",
+		"provider":             map[string]any{"@id": "vf:provider", "@type": "@id"},
+		"receiver":             map[string]any{"@id": "vf:receiver", "@type": "@id"},
 	},
 }
 
@@ -70,15 +73,21 @@ func agreementDoc(id string, t *coopfed.Trade) map[string]any {
 	if id != "" {
 		primaryID, recID = id+"#primary", id+"#reciprocal"
 	}
-	m := map[string]any{
-		"type":       "Agreement",
-		"stipulates": commitmentDoc(primaryID, t.ListingIRI+"#primary", t.Quantity, ""),
+	primary := commitmentDoc(primaryID, t.ListingIRI+"#primary", t.Quantity, "")
+	m := map[string]any{"type": "Agreement", "stipulates": primary}
+	var reciprocal map[string]any
+	if t.Reciprocal != nil {
+		reciprocal = reciprocalCommitment(recID, t.ListingIRI, t.Reciprocal)
+		m["stipulatesReciprocal"] = reciprocal
 	}
 	if id != "" {
 		m["id"] = id
-	}
-	if t.Reciprocal != nil {
-		m["stipulatesReciprocal"] = reciprocalCommitment(recID, t.ListingIRI, t.Reciprocal)
+		// Why: a signed agreement names both parties, so that anyone can
+		// tell whose keys must have signed it (FEP-8b32 proofs).
+		primary["provider"], primary["receiver"] = t.Giver(), t.Receiver()
+		if reciprocal != nil {
+			reciprocal["provider"], reciprocal["receiver"] = t.Receiver(), t.Giver()
+		}
 	}
 	return m
 }
@@ -106,6 +115,8 @@ type quantityJSON struct {
 
 type commitmentJSON struct {
 	ID         string       `json:"id"`
+	Provider   string       `json:"provider"`
+	Receiver   string       `json:"receiver"`
 	Type       types        `json:"type"`
 	Satisfies  string       `json:"satisfies"`
 	ConformsTo string       `json:"resourceConformsTo"`
@@ -413,11 +424,18 @@ func (f *Federation) AcceptTrade(ctx context.Context, c *coopfed.Coop, iri strin
 		if err := f.acceptInTx(ctx, tx, c, t, self, accept["id"].(string), agreement); err != nil {
 			return err
 		}
+		signed, err := f.signedAgreement(ctx, c, t, self, inbox == "", tx.Now())
+		if err != nil {
+			return err
+		}
+		if err := tx.SetAgreementJSON(t, signed); err != nil {
+			return err
+		}
 		if inbox == "" {
 			return nil
 		}
 		accept["@context"] = tradeContext
-		accept["result"] = agreementDoc(agreement, t)
+		accept["result"] = json.RawMessage(signed)
 		_, err = f.send(tx, c, accept, t.IRI, false, []string{inbox})
 		return err
 	})
@@ -426,6 +444,28 @@ func (f *Federation) AcceptTrade(ctx context.Context, c *coopfed.Coop, iri strin
 	}
 	f.delivery.wake()
 	return t, nil
+}
+
+// signedAgreement returns the agreement of a trade the local coop c (its
+// self) accepted, signed by c; when the proposer is a coop of this
+// instance too it countersigns at once, as it would on receiving it.
+func (f *Federation) signedAgreement(ctx context.Context, c *coopfed.Coop, t *coopfed.Trade, self string, bothLocal bool, at time.Time) (string, error) {
+	doc := agreementDoc(t.AgreementIRI, t)
+	doc["attributedTo"] = self
+	doc["@context"] = agreementContext
+	b, err := Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	signed, err := f.signAgreement(c, b, at)
+	if err != nil || !bothLocal {
+		return signed, err
+	}
+	other := f.partyCoop(ctx, t.Counterpart(self))
+	if other == nil {
+		return signed, nil
+	}
+	return f.signAgreement(other, []byte(signed), at)
 }
 
 // acceptInTx records an acceptance by or for a local coop: the credit
@@ -639,6 +679,15 @@ func (f *Federation) storeReceipt(tx *store.Tx, c *coopfed.Coop, create map[stri
 // agreement a coop of this instance made: the Agreement as its Accept
 // carried it, attributed to the accepter.
 func (f *Federation) AgreementDocument(t *coopfed.Trade) map[string]any {
+	if t.AgreementJSON != "" {
+		// The signed form, exactly as it was signed.
+		var doc map[string]any
+		dec := json.NewDecoder(strings.NewReader(t.AgreementJSON))
+		dec.UseNumber()
+		if dec.Decode(&doc) == nil {
+			return doc
+		}
+	}
 	doc := agreementDoc(t.AgreementIRI, t)
 	doc["attributedTo"] = t.Recipient()
 	doc["@context"] = tradeContext
@@ -859,6 +908,11 @@ func checkTradeAnswer(ctx context.Context, in *incoming) (handled bool, err erro
 			if q.Unit != t.Quantity.Unit || q.Value != t.Quantity.Value {
 				return true, coopfed.Errorf(coopfed.EINVALID, "the agreement's quantity %s differs from the offer's %s", q, t.Quantity)
 			}
+			if hasProof(o.Result) {
+				if err := in.f.checkAcceptProof(ctx, in, t, a, o.Result); err != nil {
+					return true, err
+				}
+			}
 		}
 	}
 	return true, nil
@@ -886,6 +940,15 @@ func applyTradeAccept(ctx context.Context, in *incoming) (bool, error) {
 		return true, nil
 	}
 	err = in.f.acceptInTx(ctx, in.tx, c, t, self, in.act.ID, agreement)
+	if err == nil && hasProof(o.Result) {
+		// The accepter's proof was verified before the transaction; the
+		// proposer adds its own, and its ledger keeps both.
+		signed, serr := in.f.signAgreement(c, o.Result, in.tx.Now())
+		if serr != nil {
+			return true, serr
+		}
+		return true, in.tx.SetAgreementJSON(t, signed)
+	}
 	if err != nil && coopfed.ErrorCode(err) == coopfed.ECONFLICT && t.FromOwner {
 		// Our counter-offer was accepted but the listing no longer has
 		// the quantity (or a credit limit was reached): we reject it.
@@ -979,11 +1042,19 @@ func (k *tradeKind) check(ctx context.Context, in *incoming, op string) (bool, e
 	if op != "Create" {
 		return false, nil
 	}
+	// Reviews and their answers share the agreement as context with the
+	// delivery confirmations (review.go).
+	if j, t, answered, ok := reviewNote(ctx, in, nil); ok {
+		return true, checkReview(ctx, in, j, t, answered)
+	}
 	_, ok := k.confirmed(ctx, in, nil)
 	return ok, nil
 }
 
 func (k *tradeKind) apply(ctx context.Context, in *incoming, op string) error {
+	if _, _, _, ok := reviewNote(ctx, in, in.tx); ok {
+		return applyReview(ctx, in)
+	}
 	t, ok := k.confirmed(ctx, in, in.tx)
 	if !ok || t.State != coopfed.TradeAccepted {
 		return nil
@@ -997,3 +1068,35 @@ func (k *tradeKind) apply(ctx context.Context, in *incoming, op string) error {
 }
 
 func (k *tradeKind) deleted(ctx context.Context, in *incoming) error { return nil }
+
+// hasProof reports whether a JSON object carries an integrity proof.
+func hasProof(raw json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	_, ok := m["proof"]
+	return ok
+}
+
+// checkAcceptProof verifies the proof of the Agreement an Accept carries:
+// by the accepter, about this trade's two parties. An Accept without a
+// proof is still taken (FEP-0837 peers need not sign), but one with a
+// proof that fails is refused: it is forged or was changed on the way.
+func (f *Federation) checkAcceptProof(ctx context.Context, in *incoming, t *coopfed.Trade, a *agreementJSON, raw json.RawMessage) error {
+	p := a.primary()
+	// Why: the proof must be over this trade's parties, not another's.
+	if p.Provider != t.Giver() || p.Receiver != t.Receiver() {
+		return coopfed.Errorf(coopfed.EINVALID, "the agreement names other parties than the offer's")
+	}
+	check, err := f.VerifyAgreement(ctx, raw)
+	if err != nil {
+		return err
+	}
+	for _, s := range check.Signers {
+		if s.Actor == in.signer.IRI {
+			return nil
+		}
+	}
+	return coopfed.Errorf(coopfed.EINVALID, "the agreement is not signed by %s, who accepted it", in.signer.IRI)
+}

@@ -1,15 +1,18 @@
 package federation
 
 import (
+	"context"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/coopfed/coopfed"
 )
 
-var tradeGoldenFiles = []string{"trade-offer.json", "trade-accept.json", "trade-reject.json", "trade-receipt.json", "trade-agreement.json"}
+var tradeGoldenFiles = []string{"trade-offer.json", "trade-accept.json", "trade-reject.json", "trade-receipt.json", "trade-agreement.json",
+	"trade-review.json", "trade-review-answer.json"}
 
 // tradeGoldenDocuments builds the documents of a trade on the golden
 // instance: a remote bakery's 3 kg of the mill's flour for 3.60 EUR.
@@ -40,14 +43,27 @@ func tradeGoldenDocuments(t testing.TB) map[string][]byte {
 	agreement := f.iris.Agreement(e.newID())
 	accept := f.wrap("Accept", f.iris.Activity(e.newID()), mill, tr.IRI, []string{tr.OwnerIRI}, nil, e.clock())
 	accept["@context"] = tradeContext
-	accept["result"] = agreementDoc(agreement, tr)
+	tr.AgreementIRI = agreement
+	signed, err := f.signedAgreement(context.Background(), c, tr, mill, false, e.clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept["result"] = json.RawMessage(signed)
 	put("trade-accept.json", accept)
 	reject := f.wrap("Reject", f.iris.Activity(e.newID()), mill, tr.IRI, []string{tr.OwnerIRI}, nil, e.clock())
 	reject["content"] = "Not available"
 	put("trade-reject.json", reject)
 	tr.State, tr.AgreementIRI = coopfed.TradeFulfilled, agreement
 	put("trade-receipt.json", f.receiptDoc(c, tr, mill, f.iris.Note(e.newID()), true))
+	tr.AgreementJSON = signed
 	put("trade-agreement.json", f.AgreementDocument(tr))
+	review := &coopfed.Review{IRI: f.iris.Note(e.newID()), TradeIRI: tr.IRI, ListingTitle: tr.ListingTitle, AuthorIRI: mill,
+		SubjectIRI: tr.OwnerIRI, Rating: 4, Text: "Good flour, a day late.", Created: e.clock()}
+	put("trade-review.json", f.reviewDoc(c, tr, review))
+	// The answer as the bakery would write it (here built by our own code).
+	review.SubjectIRI, review.AuthorIRI = mill, tr.OwnerIRI
+	review.Reply, review.ReplyIRI, review.Replied = "The road was closed.", f.iris.Note(e.newID()), e.clock()
+	put("trade-review-answer.json", f.replyDoc(c, tr, review))
 	return docs
 }
 
@@ -65,6 +81,41 @@ func TestTradeGolden(t *testing.T) {
 	json.Unmarshal(docs["trade-offer.json"], &o)
 	if a, err := decodeAgreement(o.Object); err != nil || a.ID != "" || a.primary().Quantity.Unit != "kilogram" {
 		t.Fatalf("our Offer does not decode: %v %+v", err, a)
+	}
+}
+
+// TestAgreementProof verifies the golden signed agreement with the
+// coop's own key, and refuses it once a byte of it changed or its proof
+// was made by a key that is not a party's.
+func TestAgreementProof(t *testing.T) {
+	docs := tradeGoldenDocuments(t)
+	e := newGoldenEnv(t)
+	doc := string(docs["trade-agreement.json"])
+	check, err := e.f.VerifyAgreement(context.Background(), []byte(doc))
+	if err != nil {
+		t.Fatalf("the signed agreement does not verify: %v", err)
+	}
+	if len(check.Signers) != 1 || check.Signers[0].Actor != e.f.iris.Coop(e.coop.Name) {
+		t.Fatalf("signers %+v", check.Signers)
+	}
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"one byte of the quantity", `"hasNumericalValue":"3"`, `"hasNumericalValue":"4"`, "was changed after it was signed"},
+		{"the reciprocal's amount", `"3.60"`, `"3.61"`, "was changed after it was signed"},
+		{"a party", `"receiver":"https://coop.example/coops/bakery"`, `"receiver":"https://coop.example/coops/other"`, "not a party to this agreement"},
+		{"the other party", `"provider":"https://bakery.example/users/bakery"`, `"provider":"https://bakery.example/users/bakers"`, "was changed after it was signed"},
+		{"the key", `"verificationMethod":"https://coop.example/coops/bakery#ed25519-key"`, `"verificationMethod":"https://evil.example/x#k"`, "not a party to this agreement"},
+		{"no proof", `"proof"`, `"prooof"`, "carries no integrity proof"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := strings.Replace(doc, tc.from, tc.to, 1)
+			if bad == doc {
+				t.Fatal("the replacement changed nothing")
+			}
+			_, err := e.f.VerifyAgreement(context.Background(), []byte(bad))
+			if coopfed.ErrorCode(err) != coopfed.EINVALID || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 

@@ -121,6 +121,35 @@ func TestTradeHostileInput(t *testing.T) {
 	post("Offer of negative credits", bakery, tradeOffer(bakery, mill, listing.ID, "2", "one", "-10"), http.StatusUnprocessableEntity)
 	post("Offer of more than is available", bakery, tradeOffer(bakery, mill, listing.ID, "11", "one", "55"), http.StatusConflict)
 
+	// Accepts whose Agreement carries a forged FEP-8b32 proof: the bakery
+	// lists no Ed25519 key, and a proof in the mill's name was never made
+	// by the mill's key.
+	forged := func(vm string) map[string]any {
+		doc := tradeAccept(bakery, mill, counter.IRI, listing.ID, "3", "one")
+		res := doc["result"].(map[string]any)
+		res["stipulates"].(map[string]any)["provider"] = mill
+		res["stipulates"].(map[string]any)["receiver"] = bakery.IRI
+		res["proof"] = map[string]any{"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "verificationMethod": vm,
+			"proofPurpose": "assertionMethod", "created": "2026-01-01T00:00:00Z",
+			"proofValue": "z3sXaxjKs4M3BRicwWA9peyNPJvJqxtGsDmpt1jjoHCjgeUf71TRFz56osPSfDErszyLp5Ks1EhYSgpDaNM977Rg2"}
+		return doc
+	}
+	postMsg := func(name string, doc map[string]any, want int, msg string) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			before := inst.Snapshot(t)
+			st, body := bakery.Post(inbox, doc)
+			if st != want || !strings.Contains(body, msg) {
+				t.Fatalf("status %d, want %d with %q (%s)", st, want, msg, body)
+			}
+			if changed := changedTables(before, inst.Snapshot(t)); len(changed) > 0 {
+				t.Fatalf("tables changed: %v", changed)
+			}
+		})
+	}
+	postMsg("Accept with a proof by a key the accepter does not list", forged(bakery.IRI+"#ed25519-key"), http.StatusBadRequest, "lists no such key under assertionMethod")
+	postMsg("Accept with a proof forged in the mill's name", forged(mill+"#ed25519-key"), http.StatusBadRequest, "was changed after it was signed, or signed with another key")
+
 	// The bakery's genuine Accept: the mill's listing drops to 7.
 	if st, body := bakery.Post(inbox, goodAccept); st != http.StatusAccepted {
 		t.Fatalf("Accept: %d %s", st, body)

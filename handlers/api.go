@@ -90,8 +90,16 @@ func (s *Server) coopJSON(c *coopfed.Coop) map[string]any {
 	return map[string]any{
 		"name": c.Name, "handle": c.Name + "@" + s.iris.Host(), "id": s.iris.Coop(c.Name),
 		"display_name": c.DisplayName, "summary": c.Summary, "region": c.Region, "locked": c.Locked,
-		"created_at": c.CreatedAt.UTC().Format(time.RFC3339),
+		"payment_links": paymentLinksOut(c.PaymentLinks), "created_at": c.CreatedAt.UTC().Format(time.RFC3339),
 	}
+}
+
+// paymentLinksOut is a coop's payment links as JSON, [] for none.
+func paymentLinksOut(links []coopfed.PaymentLink) []coopfed.PaymentLink {
+	if links == nil {
+		return []coopfed.PaymentLink{}
+	}
+	return links
 }
 
 func (s *Server) apiGetCoop(w http.ResponseWriter, r *http.Request) error {
@@ -111,10 +119,11 @@ func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		DisplayName *string `json:"display_name"`
-		Summary     *string `json:"summary"`
-		Region      *string `json:"region"`
-		Locked      *bool   `json:"locked"`
+		DisplayName  *string                `json:"display_name"`
+		Summary      *string                `json:"summary"`
+		Region       *string                `json:"region"`
+		Locked       *bool                  `json:"locked"`
+		PaymentLinks *[]coopfed.PaymentLink `json:"payment_links"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
@@ -130,6 +139,12 @@ func (s *Server) apiUpdateCoop(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Locked != nil {
 		c.Locked = *in.Locked
+	}
+	if in.PaymentLinks != nil {
+		c.PaymentLinks = nil
+		for _, l := range *in.PaymentLinks {
+			c.PaymentLinks = append(c.PaymentLinks, coopfed.PaymentLink{Name: strings.TrimSpace(l.Name), Href: strings.TrimSpace(l.Href)})
+		}
 	}
 	if err := s.fed.UpdateProfile(r.Context(), c); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"html/template"
 	"net/http"
 	"time"
 
@@ -89,6 +90,23 @@ func (s *Server) getCoop(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	track, reviews, err := s.trackRecord(ctx, c)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	names := map[string]string{}
+	data["Track"], data["Reviews"] = track, reviewRows(reviews, func(iri string) string {
+		if n, ok := names[iri]; ok {
+			return n
+		}
+		names[iri] = s.partyName(r, iri)
+		return names[iri]
+	})
+	data["PaymentLinks"] = paymentLinkViews(c.PaymentLinks)
+	if track.Reviews > 0 {
+		data["RatingChart"] = ratingChart(reviews)
+	}
 	s.render(w, r, "coop", data)
 }
 
@@ -117,4 +135,20 @@ func (s *Server) getNote(w http.ResponseWriter, r *http.Request) {
 		"Coop": c, "Handle": c.Name + "@" + s.iris.Host(), "CoopURL": s.iris.Coop(c.Name),
 		"IRI": o.IRI, "HTML": sanitize.Text(o.Content), "Published": o.Published,
 	})
+}
+
+// paymentLinkView is a payment link as the coop page shows it.
+type paymentLinkView struct {
+	Name string
+	// Href was checked when the coop saved it (https, http or payto), so
+	// it is marked safe: html/template would otherwise blank payto: URIs.
+	Href template.URL
+}
+
+func paymentLinkViews(links []coopfed.PaymentLink) []paymentLinkView {
+	out := make([]paymentLinkView, 0, len(links))
+	for _, l := range links {
+		out = append(out, paymentLinkView{Name: l.Name, Href: template.URL(l.Href)})
+	}
+	return out
 }

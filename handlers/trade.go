@@ -215,7 +215,41 @@ func ledgerOut(e coopfed.LedgerEntry) map[string]any {
 		"date": e.Date.Format(time.RFC3339), "trade": e.TradeIRI, "counterpart": e.Counterpart, "direction": e.Direction,
 		"item": e.Item, "listing": e.ListingIRI, "quantity": map[string]any{"value": e.Quantity.Value, "unit": e.Quantity.Unit},
 		"value": rec, "credits": coopfed.FormatCredits(e.Credits), "state": e.State, "agreement": e.AgreementIRI,
+		"signed_agreement": signedAgreement(e.AgreementJSON),
 	}
+}
+
+// signedAgreement is the kept signed Agreement as JSON, or null.
+func signedAgreement(doc string) any {
+	if doc == "" {
+		return nil
+	}
+	return json.RawMessage(doc)
+}
+
+// agreementProofs returns the proofValues of a signed Agreement, space
+// separated, for the ledger's CSV: enough to match a row with the
+// document that a verifier checks.
+func agreementProofs(doc string) string {
+	var d struct {
+		Proof json.RawMessage `json:"proof"`
+	}
+	if doc == "" || json.Unmarshal([]byte(doc), &d) != nil || len(d.Proof) == 0 {
+		return ""
+	}
+	var proofs []struct {
+		ProofValue string `json:"proofValue"`
+	}
+	raw := d.Proof
+	if raw[0] == '{' {
+		raw = append(append([]byte{'['}, raw...), ']')
+	}
+	json.Unmarshal(raw, &proofs)
+	var vals []string
+	for _, p := range proofs {
+		vals = append(vals, p.ProofValue)
+	}
+	return strings.Join(vals, " ")
 }
 
 func (s *Server) apiLedger(w http.ResponseWriter, r *http.Request) error {
@@ -253,14 +287,14 @@ func writeLedgerCSV(w http.ResponseWriter, c *coopfed.Coop, entries []coopfed.Le
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+c.Name+`-ledger.csv"`)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"date", "counterpart", "direction", "item", "quantity", "unit", "value", "credits", "state", "trade", "agreement"})
+	cw.Write([]string{"date", "counterpart", "direction", "item", "quantity", "unit", "value", "credits", "state", "trade", "agreement", "agreement_proof"})
 	for _, e := range entries {
 		rec := ""
 		if e.Reciprocal != nil {
 			rec = e.Reciprocal.String()
 		}
 		cw.Write([]string{e.Date.Format(time.RFC3339), e.Counterpart, e.Direction, csvSafe(e.Item), coopfed.FormatNumber(e.Quantity.Value),
-			e.Quantity.Unit, csvSafe(rec), coopfed.FormatCredits(e.Credits), e.State, e.TradeIRI, e.AgreementIRI})
+			e.Quantity.Unit, csvSafe(rec), coopfed.FormatCredits(e.Credits), e.State, e.TradeIRI, e.AgreementIRI, csvSafe(agreementProofs(e.AgreementJSON))})
 	}
 	cw.Flush()
 }

@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/federation"
@@ -37,4 +41,79 @@ func (s *Server) getAgreement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeActivity(w, r, s.fed.AgreementDocument(t))
+}
+
+// routeVerifyAgreement is the page where anyone checks the integrity
+// proof of an agreement, on any instance, from its IRI.
+const routeVerifyAgreement = "/verify-agreement"
+
+// maxAgreementBody bounds a pasted agreement: ours are under 4 KiB.
+const maxAgreementBody = 64 << 10
+
+func init() {
+	featureRoutes = append(featureRoutes, func(s *Server, r, api *mux.Router) {
+		r.HandleFunc(routeVerifyAgreement, s.getVerifyAgreement).Methods(http.MethodGet, http.MethodHead)
+		api.HandleFunc("/agreements/verify", s.apiHandler(s.apiVerifyAgreement)).Methods(http.MethodGet, http.MethodPost)
+	})
+}
+
+// verificationOut is the JSON answer of a verification.
+func verificationOut(c *federation.AgreementCheck) map[string]any {
+	signers := []map[string]any{}
+	for _, sg := range c.Signers {
+		signers = append(signers, map[string]any{"actor": sg.Actor, "key": sg.Key, "created": sg.Created})
+	}
+	return map[string]any{"valid": true, "agreement": c.IRI, "parties": c.Parties, "signers": signers}
+}
+
+// apiVerifyAgreement verifies an agreement: GET fetches it from ?iri=,
+// POST checks the document in the body. A document that fails is
+// answered 422 with what failed.
+func (s *Server) apiVerifyAgreement(w http.ResponseWriter, r *http.Request) error {
+	var check *federation.AgreementCheck
+	var err error
+	if r.Method == http.MethodPost {
+		body, rerr := io.ReadAll(io.LimitReader(r.Body, maxAgreementBody+1))
+		if rerr != nil {
+			return rerr
+		}
+		if len(body) > maxAgreementBody {
+			return coopfed.Errorf(coopfed.EINVALID, "the document is larger than 64 KiB")
+		}
+		check, err = s.fed.VerifyAgreement(r.Context(), body)
+	} else {
+		iri := strings.TrimSpace(r.URL.Query().Get("iri"))
+		if iri == "" {
+			return coopfed.FieldErrors(map[string]string{"iri": "the IRI of the agreement"})
+		}
+		check, _, err = s.fed.VerifyAgreementAt(r.Context(), iri)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, marketJSON, verificationOut(check))
+	return nil
+}
+
+// getVerifyAgreement shows the verification form and, given ?iri=, the
+// outcome: who signed the agreement and when, or why it fails.
+func (s *Server) getVerifyAgreement(w http.ResponseWriter, r *http.Request) {
+	iri := strings.TrimSpace(r.URL.Query().Get("iri"))
+	data := map[string]any{"IRI": iri}
+	s.visitor(w, r, data)
+	if iri != "" {
+		check, body, err := s.fed.VerifyAgreementAt(r.Context(), iri)
+		if err != nil {
+			data["Problem"] = coopfed.ErrorMessage(err)
+		} else {
+			data["Check"] = check
+		}
+		if len(body) > 0 {
+			var pretty bytes.Buffer
+			if json.Indent(&pretty, body, "", "  ") == nil {
+				data["Document"] = pretty.String()
+			}
+		}
+	}
+	s.render(w, r, "verify", data)
 }

@@ -202,7 +202,9 @@ type tradeRow struct {
 	Counterpart, Return    string
 	Incoming, Outgoing     bool
 	CanConfirm, IConfirmed bool
-	Form                   *form
+	// CanReview is set on a fulfilled trade the coop has not reviewed.
+	CanReview bool
+	Form      *form
 }
 
 // balanceRow is the mutual-credit balance with one partner.
@@ -257,6 +259,20 @@ func (s *Server) tradesPage(w http.ResponseWriter, r *http.Request, sess *store.
 		names[iri] = s.partyName(r, iri)
 		return names[iri]
 	}
+	mine, err := s.store.Reviews(ctx, self, false, 1000)
+	if err != nil {
+		s.uiError(w, r, err)
+		return
+	}
+	reviewed := map[int64]bool{}
+	for _, rv := range mine {
+		reviewed[rv.TradeID] = true
+	}
+	received, err := s.store.Reviews(ctx, self, true, 100)
+	if err != nil {
+		s.uiError(w, r, err)
+		return
+	}
 	var incoming, outgoing, accepted, history []tradeRow
 	shown := false
 	for _, t := range trades {
@@ -289,6 +305,7 @@ func (s *Server) tradesPage(w http.ResponseWriter, r *http.Request, sess *store.
 			row.CanConfirm, row.IConfirmed = !mine, mine
 			accepted = append(accepted, row)
 		default:
+			row.CanReview = t.State == coopfed.TradeFulfilled && !reviewed[t.ID]
 			history = append(history, row)
 		}
 	}
@@ -316,6 +333,7 @@ func (s *Server) tradesPage(w http.ResponseWriter, r *http.Request, sess *store.
 		"Incoming": incoming, "Outgoing": outgoing, "Accepted": accepted, "History": history,
 		"Ledger": ledger, "Balances": balances, "Total": coopfed.FormatCredits(total),
 		"CSVURL": dashboardURL(c.Name) + "/ledger.csv", "Flash": tradeFlashes[r.URL.Query().Get("done")],
+		"Reviews": reviewRows(received, name), "ReviewsAction": dashboardURL(c.Name) + "/reviews",
 	}
 	if f != nil && !shown {
 		data["Problem"] = f.Problem
@@ -407,4 +425,18 @@ func (s *Server) listingVisitor(w http.ResponseWriter, r *http.Request, l *coopf
 	if s.tradeLink(sess, l) != "" {
 		data["TradeAction"], data["TradeForm"] = tradesURL(sess.Coop.Name), newTradeForm(l)
 	}
+}
+
+// reviewRow is a review as pages show it.
+type reviewRow struct {
+	R      *coopfed.Review
+	Author string
+}
+
+func reviewRows(reviews []*coopfed.Review, name func(string) string) []reviewRow {
+	out := make([]reviewRow, 0, len(reviews))
+	for _, r := range reviews {
+		out = append(out, reviewRow{R: r, Author: name(r.AuthorIRI)})
+	}
+	return out
 }

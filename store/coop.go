@@ -7,19 +7,26 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/coopfed/coopfed"
 )
 
-const coopColumns = `id, kind, name, display_name, summary, region, locked, public_key_pem, private_key_pem, created_at`
+const coopColumns = `id, kind, name, display_name, summary, region, locked, public_key_pem, private_key_pem, payment_links, created_at`
 
 func scanCoop(row interface{ Scan(...any) error }) (*coopfed.Coop, error) {
 	var c coopfed.Coop
 	var created int64
-	if err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.DisplayName, &c.Summary, &c.Region, &c.Locked, &c.PublicKeyPEM, &c.PrivateKeyPEM, &created); err != nil {
+	var links string
+	if err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.DisplayName, &c.Summary, &c.Region, &c.Locked, &c.PublicKeyPEM, &c.PrivateKeyPEM, &links, &created); err != nil {
 		return nil, err
+	}
+	if links != "" {
+		if err := json.Unmarshal([]byte(links), &c.PaymentLinks); err != nil {
+			return nil, fmt.Errorf("store: coop %s: payment links: %w", c.Name, err)
+		}
 	}
 	c.CreatedAt = fromMS(created)
 	return &c, nil
@@ -57,7 +64,16 @@ func (tx *Tx) UpdateCoopProfile(c *coopfed.Coop) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE coops SET display_name = ?, summary = ?, region = ?, locked = ? WHERE id = ?`, c.DisplayName, c.Summary, c.Region, c.Locked, c.ID)
+	links := ""
+	if len(c.PaymentLinks) > 0 {
+		b, err := json.Marshal(c.PaymentLinks)
+		if err != nil {
+			return err
+		}
+		links = string(b)
+	}
+	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE coops SET display_name = ?, summary = ?, region = ?, locked = ?, payment_links = ? WHERE id = ?`,
+		c.DisplayName, c.Summary, c.Region, c.Locked, links, c.ID)
 	tx.dirty = true
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/coopfed/coopfed"
@@ -31,14 +32,14 @@ func TestCreateCoopAndReadItBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *byName != *c {
+	if !reflect.DeepEqual(*byName, *c) {
 		t.Errorf("CoopByName = %+v, want %+v", byName, c)
 	}
 	byID, err := s.CoopByID(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *byID != *c {
+	if !reflect.DeepEqual(*byID, *c) {
 		t.Errorf("CoopByID = %+v, want %+v", byID, c)
 	}
 	mustUpdate(t, s, func(tx *Tx) error {

@@ -57,8 +57,9 @@ var groupQuery = `SELECT ` + prefixed("c.", coopColumns) + `, g.owner_id FROM co
 func scanGroup(row interface{ Scan(...any) error }) (*coopfed.Group, error) {
 	var g coopfed.Group
 	var created int64
+	var links string // payment links are a coop's, a group has none
 	c := &g.Coop
-	if err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.DisplayName, &c.Summary, &c.Region, &c.Locked, &c.PublicKeyPEM, &c.PrivateKeyPEM, &created, &g.OwnerID); err != nil {
+	if err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.DisplayName, &c.Summary, &c.Region, &c.Locked, &c.PublicKeyPEM, &c.PrivateKeyPEM, &links, &created, &g.OwnerID); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = fromMS(created)

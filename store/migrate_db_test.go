@@ -289,6 +289,17 @@ func newCopyFixture(t *testing.T, clock *testClock) *copyFixture {
 		if _, err := tx.ConfirmTrade(tr, true, copyHere+"/notes/receipt/1"); err != nil {
 			return err
 		}
+		if err := tx.SetAgreementJSON(tr, `{"id":"`+copyHere+`/agreements/1","type":"Agreement"}`); err != nil {
+			return err
+		}
+		rv := &coopfed.Review{IRI: copyHere + "/notes/review/1", TradeID: tr.ID, AuthorIRI: tr.ProposerIRI, SubjectIRI: tr.OwnerIRI,
+			Rating: 4, Text: "Good bread"}
+		if err := tx.InsertReview(rv); err != nil {
+			return err
+		}
+		if err := tx.ReplyToReview(rv, "Thank you", copyHere+"/notes/answer/1"); err != nil {
+			return err
+		}
 		rej := &coopfed.Trade{IRI: copyMill + "/offers/9", ListingIRI: bread.IRI, ListingKind: bread.Kind, ListingTitle: bread.Title,
 			ProposerIRI: copyMill, OwnerIRI: bread.ActorIRI, OwnerCoopID: f.bakery.ID, Quantity: coopfed.Quantity{Value: 1, Unit: "kilogram"}, State: coopfed.TradeProposed}
 		if err := tx.InsertTrade(rej); err != nil {
@@ -578,6 +589,10 @@ func insertOneOfEach(t *testing.T, s *Store, f *copyFixture) {
 			return err
 		}
 		if err := tx.InsertLedgerEntry(tr.ID, coopfed.LedgerEntry{CoopID: c.ID, Counterpart: copyMill, Direction: "gave", Date: tx.Now()}); err != nil { // ledger_entries
+			return err
+		}
+		if err := tx.InsertReview(&coopfed.Review{IRI: copyHere + "/notes/review/new", TradeID: tr.ID, AuthorIRI: copyMill,
+			SubjectIRI: l.ActorIRI, Rating: 3}); err != nil { // reviews
 			return err
 		}
 		g, err := tx.GroupByName("newgroup")

@@ -12,7 +12,7 @@ import (
 const tradeColumns = `t.id, t.iri, t.listing_iri, t.listing_kind, t.listing_title, t.proposer_iri, COALESCE(t.proposer_coop_id, 0),
 	t.owner_iri, COALESCE(t.owner_coop_id, 0), t.from_owner, t.in_reply_to, t.quantity_value, t.quantity_unit, t.reciprocal,
 	t.message, t.state, t.reason, COALESCE(t.agreement_iri, ''), COALESCE(t.answer_iri, ''), t.owner_confirmed,
-	t.proposer_confirmed, t.receipt_iri, t.created_at, t.updated_at`
+	t.proposer_confirmed, t.receipt_iri, t.agreement_json, t.created_at, t.updated_at`
 
 // reciprocalJSON is the stored form of a trade's reciprocal.
 type reciprocalJSON struct {
@@ -53,7 +53,7 @@ func scanTrade(row interface{ Scan(...any) error }) (*coopfed.Trade, error) {
 	err := row.Scan(&t.ID, &t.IRI, &t.ListingIRI, &t.ListingKind, &t.ListingTitle, &t.ProposerIRI, &t.ProposerCoopID,
 		&t.OwnerIRI, &t.OwnerCoopID, &t.FromOwner, &t.InReplyTo, &t.Quantity.Value, &t.Quantity.Unit, &rec,
 		&t.Message, &t.State, &t.Reason, &t.AgreementIRI, &t.AnswerIRI, &t.OwnerConfirmed,
-		&t.ProposerConfirmed, &t.ReceiptIRI, &created, &updated)
+		&t.ProposerConfirmed, &t.ReceiptIRI, &t.AgreementJSON, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +120,15 @@ func (tx *Tx) AnswerTrade(t *coopfed.Trade, state, answerIRI, agreementIRI, reas
 		return coopfed.Errorf(coopfed.ECONFLICT, "the offer was already answered")
 	}
 	t.State, t.AnswerIRI, t.AgreementIRI, t.Reason, t.Updated = state, answerIRI, agreementIRI, reason, tx.now
+	return nil
+}
+
+// SetAgreementJSON keeps the signed form of a trade's agreement.
+func (tx *Tx) SetAgreementJSON(t *coopfed.Trade, doc string) error {
+	if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE trades SET agreement_json = ? WHERE id = ?`, doc, t.ID); err != nil {
+		return fmt.Errorf("store: agreement: %w", err)
+	}
+	t.AgreementJSON = doc
 	return nil
 }
 
@@ -289,7 +298,7 @@ func (s *Store) Ledger(ctx context.Context, coopID int64) ([]coopfed.LedgerEntry
 			&t.ID, &t.IRI, &t.ListingIRI, &t.ListingKind, &t.ListingTitle, &t.ProposerIRI, &t.ProposerCoopID,
 			&t.OwnerIRI, &t.OwnerCoopID, &t.FromOwner, &t.InReplyTo, &t.Quantity.Value, &t.Quantity.Unit, &rec,
 			&t.Message, &t.State, &t.Reason, &t.AgreementIRI, &t.AnswerIRI, &t.OwnerConfirmed,
-			&t.ProposerConfirmed, &t.ReceiptIRI, &created, &updated); err != nil {
+			&t.ProposerConfirmed, &t.ReceiptIRI, &t.AgreementJSON, &created, &updated); err != nil {
 			return nil, err
 		}
 		r, err := decodeReciprocal(rec)
@@ -297,7 +306,7 @@ func (s *Store) Ledger(ctx context.Context, coopID int64) ([]coopfed.LedgerEntry
 			return nil, err
 		}
 		e.CoopID, e.TradeIRI, e.Item, e.ListingIRI, e.Quantity, e.Reciprocal = coopID, t.IRI, t.ListingTitle, t.ListingIRI, t.Quantity, r
-		e.AgreementIRI, e.State, e.Date = t.AgreementIRI, t.State, fromMS(at)
+		e.AgreementIRI, e.AgreementJSON, e.State, e.Date = t.AgreementIRI, t.AgreementJSON, t.State, fromMS(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -365,12 +374,12 @@ func (tx *Tx) CancelAcceptedTrade(t *coopfed.Trade, answerIRI, reason string) er
 	if _, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM ledger_entries WHERE trade_id = ?`, t.ID); err != nil {
 		return fmt.Errorf("store: cancel trade: %w", err)
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE trades SET state = 'rejected', reason = ?, agreement_iri = NULL, updated_at = ? WHERE id = ?`,
+	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE trades SET state = 'rejected', reason = ?, agreement_iri = NULL, agreement_json = '', updated_at = ? WHERE id = ?`,
 		reason, ms(tx.now), t.ID)
 	if err != nil {
 		return fmt.Errorf("store: cancel trade: %w", err)
 	}
-	t.State, t.Reason, t.AgreementIRI = coopfed.TradeRejected, reason, ""
+	t.State, t.Reason, t.AgreementIRI, t.AgreementJSON = coopfed.TradeRejected, reason, "", ""
 	return nil
 }
 
