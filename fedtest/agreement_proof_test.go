@@ -39,33 +39,7 @@ func TestSignedAgreementVerifiesOnAThirdInstance(t *testing.T) {
 	a := fedtest.Start(t, fedtest.Options{Coop: "mill"})
 	b := fedtest.Start(t, fedtest.Options{Coop: "bakery"})
 	c := fedtest.Start(t, fedtest.Options{Coop: "notary"})
-	b.Follow(t, a)
-	var listing struct{ ID string }
-	if st := a.API(t, http.MethodPost, "/api/v1/coops/mill/listings", eggsOffer(10), &listing); st != http.StatusCreated {
-		t.Fatalf("listing: %d", st)
-	}
-	fedtest.Eventually(t, 10*time.Second, "B's market has the offer", func() bool {
-		v, _ := available(t, b, a.Handle(), listing.ID)
-		return v == 10
-	})
-	var prop tradeOut
-	if st := b.API(t, http.MethodPost, "/api/v1/coops/bakery/trades", map[string]any{
-		"listing": listing.ID, "quantity": map[string]any{"value": 2, "unit": "one"}, "reciprocal": map[string]any{"credits": "10"},
-	}, &prop); st != http.StatusCreated {
-		t.Fatalf("propose: %d", st)
-	}
-	var onA *tradeOut
-	fedtest.Eventually(t, 10*time.Second, "A receives the Offer", func() bool {
-		onA = tradeByIRI(t, a, prop.IRI)
-		return onA != nil
-	})
-	if st := a.API(t, http.MethodPost, fmt.Sprintf("/api/v1/coops/mill/trades/%d/accept", onA.ID), nil, nil); st != http.StatusOK {
-		t.Fatalf("accept: %d", st)
-	}
-	fedtest.Eventually(t, 10*time.Second, "B records the acceptance", func() bool {
-		tr := tradeByIRI(t, b, prop.IRI)
-		return tr != nil && tr.State == "accepted"
-	})
+	prop, _ := acceptedTrade(t, a, b)
 	agreement := tradeByIRI(t, a, prop.IRI).Agreement
 
 	// The actors advertise their keys (FEP-521a Multikey).
@@ -125,4 +99,39 @@ func TestSignedAgreementVerifiesOnAThirdInstance(t *testing.T) {
 	if st, body := fedtest.Do(t, req); st != http.StatusOK || !strings.Contains(body, ",agreement_proof\n") || strings.Count(body, " z") < 1 {
 		t.Fatalf("ledger.csv: %d\n%s", st, body)
 	}
+}
+
+// acceptedTrade has B (bakery) follow A (mill), A offer ten eggs, B propose
+// a trade of two for credits and A accept it; it returns B's proposal and
+// A's record of the trade once B has recorded the acceptance.
+func acceptedTrade(t *testing.T, a, b *fedtest.Instance) (tradeOut, *tradeOut) {
+	t.Helper()
+	b.Follow(t, a)
+	var listing struct{ ID string }
+	if st := a.API(t, http.MethodPost, "/api/v1/coops/mill/listings", eggsOffer(10), &listing); st != http.StatusCreated {
+		t.Fatalf("listing: %d", st)
+	}
+	fedtest.Eventually(t, 10*time.Second, "B's market has the offer", func() bool {
+		v, _ := available(t, b, a.Handle(), listing.ID)
+		return v == 10
+	})
+	var prop tradeOut
+	if st := b.API(t, http.MethodPost, "/api/v1/coops/bakery/trades", map[string]any{
+		"listing": listing.ID, "quantity": map[string]any{"value": 2, "unit": "one"}, "reciprocal": map[string]any{"credits": "10"},
+	}, &prop); st != http.StatusCreated {
+		t.Fatalf("propose: %d", st)
+	}
+	var onA *tradeOut
+	fedtest.Eventually(t, 10*time.Second, "A receives the Offer", func() bool {
+		onA = tradeByIRI(t, a, prop.IRI)
+		return onA != nil
+	})
+	if st := a.API(t, http.MethodPost, fmt.Sprintf("/api/v1/coops/mill/trades/%d/accept", onA.ID), nil, nil); st != http.StatusOK {
+		t.Fatalf("accept: %d", st)
+	}
+	fedtest.Eventually(t, 10*time.Second, "B records the acceptance", func() bool {
+		tr := tradeByIRI(t, b, prop.IRI)
+		return tr != nil && tr.State == "accepted"
+	})
+	return prop, onA
 }

@@ -41,32 +41,7 @@ func trackRecord(t *testing.T, inst *fedtest.Instance, coop string) trackOut {
 func TestReviewsAfterFulfilledTrade(t *testing.T) {
 	a := fedtest.Start(t, fedtest.Options{Coop: "mill"})
 	b := fedtest.Start(t, fedtest.Options{Coop: "bakery"})
-	b.Follow(t, a)
-	var listing struct{ ID string }
-	if st := a.API(t, http.MethodPost, "/api/v1/coops/mill/listings", eggsOffer(10), &listing); st != http.StatusCreated {
-		t.Fatalf("listing: %d", st)
-	}
-	fedtest.Eventually(t, 10*time.Second, "B's market has the offer", func() bool {
-		v, _ := available(t, b, a.Handle(), listing.ID)
-		return v == 10
-	})
-	var prop tradeOut
-	if st := b.API(t, http.MethodPost, "/api/v1/coops/bakery/trades", map[string]any{
-		"listing": listing.ID, "quantity": map[string]any{"value": 2, "unit": "one"}, "reciprocal": map[string]any{"credits": "10"},
-	}, &prop); st != http.StatusCreated {
-		t.Fatalf("propose: %d", st)
-	}
-	var onA *tradeOut
-	fedtest.Eventually(t, 10*time.Second, "A receives the Offer", func() bool {
-		onA = tradeByIRI(t, a, prop.IRI)
-		return onA != nil
-	})
-	if st := a.API(t, http.MethodPost, fmt.Sprintf("/api/v1/coops/mill/trades/%d/accept", onA.ID), nil, nil); st != http.StatusOK {
-		t.Fatalf("accept: %d", st)
-	}
-	fedtest.Eventually(t, 10*time.Second, "B records the acceptance", func() bool {
-		return tradeByIRI(t, b, prop.IRI).State == "accepted"
-	})
+	prop, onA := acceptedTrade(t, a, b)
 
 	// refused runs a call that must fail with status and message, and
 	// leave both databases as they were.
