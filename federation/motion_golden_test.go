@@ -126,15 +126,7 @@ func motionGoldenDocuments(t testing.TB) map[string][]byte {
 
 func TestMotionGolden(t *testing.T) {
 	docs := motionGoldenDocuments(t)
-	for _, name := range []string{"motion-create.json", "motion-tally-update.json", "motion-closed-update.json", "motion-question.json", "motion-outcome-note.json", "motion-outcome-create.json"} {
-		t.Run(name, func(t *testing.T) {
-			got, ok := docs[name]
-			if !ok {
-				t.Fatalf("no document %s", name)
-			}
-			compareGolden(t, name, got)
-		})
-	}
+	compareGoldenSet(t, docs, "motion-create.json", "motion-tally-update.json", "motion-closed-update.json", "motion-question.json", "motion-outcome-note.json", "motion-outcome-create.json")
 }
 
 // TestMotionGoldenShapes checks, beyond byte equality, what Mastodon and
