@@ -61,7 +61,7 @@ func unwrapAnnounce(raw json.RawMessage) (announcedActivity, bool) {
 		var inner struct {
 			Object json.RawMessage `json:"object"`
 		}
-		if json.Unmarshal(bytes.TrimSpace(raw), &inner) != nil {
+		if decodeJSON(bytes.TrimSpace(raw), &inner) != nil {
 			return announcedActivity{}, false
 		}
 		oid, o, err := objectRef(inner.Object)

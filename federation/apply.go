@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/federation/sanitize"
@@ -483,7 +482,7 @@ func checkUpdate(ctx context.Context, in *incoming) error {
 func applyUpdate(ctx context.Context, in *incoming) error {
 	if actorTypes[in.object.Type.Main()] {
 		var doc actorDoc
-		if err := json.Unmarshal(in.act.Object, &doc); err != nil {
+		if err := decodeJSON(in.act.Object, &doc); err != nil {
 			return coopfed.Errorf(coopfed.EINVALID, "Update: %v", err)
 		}
 		a, err := in.f.checkActor(&doc, in.signer.IRI, in.signer.IRI)

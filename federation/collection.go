@@ -1,7 +1,6 @@
 package federation
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -64,7 +63,7 @@ func pageIRI(id string, page int) string { return id + "?page=" + strconv.Itoa(p
 // collection page, without its own @context.
 func StoredDocument(raw []byte) (map[string]any, error) {
 	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := decodeJSON(raw, &m); err != nil {
 		return nil, fmt.Errorf("federation: stored document: %w", err)
 	}
 	delete(m, "@context")

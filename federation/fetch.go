@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -184,7 +183,7 @@ func (f *Federation) fetchActorDocument(ctx context.Context, iri string) (*coopf
 		return nil, err
 	}
 	var doc actorDoc
-	if err := json.Unmarshal(body, &doc); err != nil {
+	if err := decodeJSON(body, &doc); err != nil {
 		return nil, coopfed.Errorf(coopfed.EINVALID, "actor %s: %v", iri, err)
 	}
 	return f.checkActor(&doc, iri, final)
@@ -289,7 +288,7 @@ func (f *Federation) ResolveKey(ctx context.Context, keyID string, refresh bool)
 		return nil, err
 	}
 	var doc actorDoc
-	if err := json.Unmarshal(body, &doc); err != nil {
+	if err := decodeJSON(body, &doc); err != nil {
 		return nil, coopfed.Errorf(coopfed.EINVALID, "key %s: %v", keyID, err)
 	}
 	var a *coopfed.RemoteActor
@@ -440,7 +439,7 @@ func (f *Federation) webfingerAt(ctx context.Context, target string) (string, st
 			Href string `json:"href"`
 		} `json:"links"`
 	}
-	if err := json.Unmarshal(body, &jrd); err != nil {
+	if err := decodeJSON(body, &jrd); err != nil {
 		return "", "", coopfed.Errorf(coopfed.EUNAVAILABLE, "webfinger %s: the answer is not JSON", u.Host)
 	}
 	for _, l := range jrd.Links {

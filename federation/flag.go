@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,7 +30,7 @@ type flagTarget struct {
 
 func checkFlag(ctx context.Context, in *incoming) error {
 	var objects refs
-	if err := json.Unmarshal(in.act.Object, &objects); err != nil || len(objects) == 0 {
+	if err := decodeJSON(in.act.Object, &objects); err != nil || len(objects) == 0 {
 		return coopfed.Errorf(coopfed.EINVALID, "Flag names no object")
 	}
 	if len(objects) > coopfed.MaxReportObjects {

@@ -3,7 +3,6 @@ package federation
 import (
 	"context"
 	"crypto"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -114,7 +113,7 @@ func (f *Federation) postInbox(ctx context.Context, r *http.Request, coop *coopf
 		return coopfed.Errorf(coopfed.EINVALID, "JSON nested deeper than %d levels", maxJSONDepth)
 	}
 	var act activity
-	if err := json.Unmarshal(body, &act); err != nil {
+	if err := decodeJSON(body, &act); err != nil {
 		return coopfed.Errorf(coopfed.EINVALID, "body is not an activity: %v", err)
 	}
 	signer, keyHost, err := f.authenticate(ctx, r, body, &act)

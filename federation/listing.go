@@ -565,7 +565,7 @@ func decodeListing(raw json.RawMessage) (*listingDoc, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '[' {
 		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil || len(items) != 1 {
+		if decodeJSON(raw, &items) != nil || len(items) != 1 {
 			return nil, false
 		}
 		raw = bytes.TrimSpace(items[0])
@@ -574,7 +574,7 @@ func decodeListing(raw json.RawMessage) (*listingDoc, bool) {
 		return nil, false
 	}
 	var d listingDoc
-	if json.Unmarshal(raw, &d) != nil || !d.isListing() {
+	if decodeJSON(raw, &d) != nil || !d.isListing() {
 		return nil, false
 	}
 	return &d, true
@@ -586,7 +586,7 @@ func number(raw json.RawMessage) (float64, error) {
 	raw = bytes.TrimSpace(raw)
 	var s string
 	if len(raw) > 0 && raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := decodeJSON(raw, &s); err != nil {
 			return 0, err
 		}
 	} else {
@@ -604,7 +604,7 @@ func coordinate(raw json.RawMessage) (*float64, error) {
 	}
 	s := string(raw)
 	if raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := decodeJSON(raw, &s); err != nil {
 			return nil, err
 		}
 	}
@@ -683,7 +683,7 @@ func (d *listingDoc) listing(actorIRI string, now time.Time) (*coopfed.Listing, 
 		l.Reciprocal = reciprocalOf(r, q, amountText(r.ResourceQuantity.HasNumericalValue, q.Value))
 	}
 	var unitBased bool
-	if json.Unmarshal(d.UnitBased, &unitBased) == nil {
+	if decodeJSON(d.UnitBased, &unitBased) == nil {
 		l.UnitBased = unitBased
 	}
 	if place, err := placeOf(d.Location); err != nil {
@@ -733,7 +733,7 @@ func reciprocalOf(r *intentDoc, q coopfed.Quantity, amount string) *coopfed.Reci
 // "1.20") when it is plain decimal text, else writes the parsed value.
 func amountText(raw json.RawMessage, v float64) string {
 	var s string
-	if json.Unmarshal(raw, &s) == nil && coopfed.ValidAmount(strings.TrimSpace(s)) {
+	if decodeJSON(raw, &s) == nil && coopfed.ValidAmount(strings.TrimSpace(s)) {
 		return strings.TrimSpace(s)
 	}
 	return coopfed.FormatNumber(v)
@@ -745,7 +745,7 @@ func placeOf(raw json.RawMessage) (*coopfed.Place, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '[' {
 		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil || len(items) == 0 {
+		if decodeJSON(raw, &items) != nil || len(items) == 0 {
 			return nil, nil
 		}
 		raw = bytes.TrimSpace(items[0])
@@ -754,7 +754,7 @@ func placeOf(raw json.RawMessage) (*coopfed.Place, error) {
 		return nil, nil
 	}
 	var p placeDoc
-	if json.Unmarshal(raw, &p) != nil {
+	if decodeJSON(raw, &p) != nil {
 		return nil, nil
 	}
 	lat, err := coordinate(p.Latitude)
@@ -971,7 +971,7 @@ func (f *Federation) outboxListingIRIs(ctx context.Context, a *coopfed.RemoteAct
 		return nil, err
 	}
 	var page outboxPage
-	if err := json.Unmarshal(body, &page); err != nil {
+	if err := decodeJSON(body, &page); err != nil {
 		return nil, coopfed.Errorf(coopfed.EINVALID, "outbox: %v", err)
 	}
 	seen := map[string]bool{}
@@ -979,7 +979,7 @@ func (f *Federation) outboxListingIRIs(ctx context.Context, a *coopfed.RemoteAct
 	collect := func(p *outboxPage) {
 		for _, raw := range append(p.OrderedItems, p.Items...) {
 			var act activity
-			if json.Unmarshal(raw, &act) != nil {
+			if decodeJSON(raw, &act) != nil {
 				continue
 			}
 			inner := act.Object
@@ -1035,13 +1035,13 @@ func (f *Federation) outboxListingIRIs(ctx context.Context, a *coopfed.RemoteAct
 	if first := bytes.TrimSpace(page.First); len(first) > 0 {
 		if first[0] == '{' {
 			var p outboxPage
-			if json.Unmarshal(first, &p) == nil {
+			if decodeJSON(first, &p) == nil {
 				collect(&p)
 				next = p.Next.First()
 			}
 		} else {
 			var r refs
-			if json.Unmarshal(first, &r) == nil {
+			if decodeJSON(first, &r) == nil {
 				next = r.First()
 			}
 		}
@@ -1057,7 +1057,7 @@ func (f *Federation) outboxListingIRIs(ctx context.Context, a *coopfed.RemoteAct
 			return out, nil // what was read so far is still worth having
 		}
 		var p outboxPage
-		if json.Unmarshal(body, &p) != nil {
+		if decodeJSON(body, &p) != nil {
 			break
 		}
 		collect(&p)

@@ -36,7 +36,7 @@ func (r *refs) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := decodeJSON(b, &s); err != nil {
 			return err
 		}
 		*r = refs{s}
@@ -45,7 +45,7 @@ func (r *refs) UnmarshalJSON(b []byte) error {
 			ID   string `json:"id"`
 			Href string `json:"href"`
 		}
-		if err := json.Unmarshal(b, &o); err != nil {
+		if err := decodeJSON(b, &o); err != nil {
 			return err
 		}
 		if o.ID != "" {
@@ -59,7 +59,7 @@ func (r *refs) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
+		if err := decodeJSON(b, &items); err != nil {
 			return err
 		}
 		out := refs{}
@@ -167,12 +167,12 @@ func (t *types) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
+	if err := decodeJSON(b, &one); err == nil {
 		*t = types{one}
 		return nil
 	}
 	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
+	if err := decodeJSON(b, &many); err != nil {
 		return errors.New("type must be a string or an array of strings")
 	}
 	*t = many
@@ -208,12 +208,12 @@ func (l *langString) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
+	if err := decodeJSON(b, &s); err == nil {
 		*l = langString(s)
 		return nil
 	}
 	var many []string
-	if err := json.Unmarshal(b, &many); err == nil && len(many) > 0 {
+	if err := decodeJSON(b, &many); err == nil && len(many) > 0 {
 		*l = langString(many[0])
 	}
 	return nil
@@ -252,8 +252,11 @@ type object struct {
 	To           refs              `json:"to"`
 	Cc           refs              `json:"cc"`
 	Audience     refs              `json:"audience"`
-	Published    string            `json:"published"`
-	Updated      string            `json:"updated"`
+	// Context is read once here so the kinds that key on it (a trade's
+	// receipts and reviews) decode the object again only when it is set.
+	Context   refs   `json:"context"`
+	Published string `json:"published"`
+	Updated   string `json:"updated"`
 	// Tag holds mentions, hashtags and emojis; GoToSocial sends a single
 	// tag as an object rather than an array.
 	Tag tagList `json:"tag"`
@@ -278,7 +281,7 @@ type stringList []string
 // UnmarshalJSON accepts an array of strings and ignores other shapes.
 func (l *stringList) UnmarshalJSON(b []byte) error {
 	var many []string
-	if err := json.Unmarshal(b, &many); err == nil {
+	if err := decodeJSON(b, &many); err == nil {
 		*l = many
 	}
 	return nil
@@ -297,7 +300,7 @@ type scoreList []scoreEntry
 // shapes.
 func (l *scoreList) UnmarshalJSON(b []byte) error {
 	var many []scoreEntry
-	if err := json.Unmarshal(b, &many); err == nil {
+	if err := decodeJSON(b, &many); err == nil {
 		*l = many
 	}
 	return nil
@@ -325,17 +328,17 @@ func (l *tagList) UnmarshalJSON(b []byte) error {
 	switch b[0] {
 	case '{':
 		var one tag
-		if err := json.Unmarshal(b, &one); err == nil {
+		if err := decodeJSON(b, &one); err == nil {
 			*l = tagList{one}
 		}
 	case '[':
 		var items []json.RawMessage
-		if err := json.Unmarshal(b, &items); err != nil {
+		if err := decodeJSON(b, &items); err != nil {
 			return nil
 		}
 		for _, it := range items {
 			var one tag
-			if it = bytes.TrimSpace(it); len(it) > 0 && it[0] == '{' && json.Unmarshal(it, &one) == nil {
+			if it = bytes.TrimSpace(it); len(it) > 0 && it[0] == '{' && decodeJSON(it, &one) == nil {
 				*l = append(*l, one)
 			}
 		}
@@ -387,7 +390,7 @@ func (p *pollOptions) UnmarshalJSON(b []byte) error {
 	var items []json.RawMessage
 	if len(b) > 0 && b[0] == '{' {
 		items = []json.RawMessage{b}
-	} else if json.Unmarshal(b, &items) != nil {
+	} else if decodeJSON(b, &items) != nil {
 		return nil
 	}
 	for _, it := range items {
@@ -395,13 +398,13 @@ func (p *pollOptions) UnmarshalJSON(b []byte) error {
 			Name    langString      `json:"name"`
 			Replies json.RawMessage `json:"replies"`
 		}
-		if json.Unmarshal(it, &o) != nil || o.Name == "" {
+		if decodeJSON(it, &o) != nil || o.Name == "" {
 			continue
 		}
 		var r struct {
 			TotalItems flexInt `json:"totalItems"`
 		}
-		json.Unmarshal(o.Replies, &r) // not an object: no votes
+		decodeJSON(o.Replies, &r) // not an object: no votes
 		*p = append(*p, pollOption{Name: string(o.Name), Votes: int64(r.TotalItems)})
 	}
 	return nil
@@ -415,12 +418,12 @@ type flexInt int64
 func (n *flexInt) UnmarshalJSON(b []byte) error {
 	*n = 0
 	var f float64
-	if err := json.Unmarshal(b, &f); err == nil {
+	if err := decodeJSON(b, &f); err == nil {
 		*n = flexInt(f)
 		return nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
+	if err := decodeJSON(b, &s); err == nil {
 		if v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
 			*n = flexInt(v)
 		}
@@ -472,9 +475,9 @@ func (c *closedFlag) UnmarshalJSON(b []byte) error {
 	var s string
 	switch {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
-	case json.Unmarshal(b, &flag) == nil:
+	case decodeJSON(b, &flag) == nil:
 		c.Set = flag
-	case json.Unmarshal(b, &s) == nil:
+	case decodeJSON(b, &s) == nil:
 		c.Set, c.At = s != "", parseTime(s)
 	default:
 		c.Set = true // an object or link: closed, time unknown
@@ -510,14 +513,14 @@ func objectRef(raw json.RawMessage) (string, *object, error) {
 	}
 	if raw[0] == '"' {
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if err := decodeJSON(raw, &s); err != nil {
 			return "", nil, err
 		}
 		return s, nil, nil
 	}
 	if raw[0] == '[' {
 		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
+		if err := decodeJSON(raw, &items); err != nil {
 			return "", nil, err
 		}
 		if len(items) != 1 {
@@ -526,7 +529,7 @@ func objectRef(raw json.RawMessage) (string, *object, error) {
 		return objectRef(items[0])
 	}
 	var o object
-	if err := json.Unmarshal(raw, &o); err != nil {
+	if err := decodeJSON(raw, &o); err != nil {
 		return "", nil, err
 	}
 	return o.ID, &o, nil
@@ -584,7 +587,7 @@ func (d *actorDoc) region() string {
 	if len(raw) > 0 && raw[0] == '{' {
 		raw = append(append([]byte{'['}, raw...), ']')
 	}
-	if json.Unmarshal(raw, &fields) != nil {
+	if decodeJSON(raw, &fields) != nil {
 		return ""
 	}
 	for _, f := range fields {
@@ -610,14 +613,14 @@ func (k *keyList) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '[' {
 		var many []keyDoc
-		if err := json.Unmarshal(b, &many); err != nil {
+		if err := decodeJSON(b, &many); err != nil {
 			return err
 		}
 		*k = many
 		return nil
 	}
 	var one keyDoc
-	if err := json.Unmarshal(b, &one); err != nil {
+	if err := decodeJSON(b, &one); err != nil {
 		return err
 	}
 	*k = keyList{one}

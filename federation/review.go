@@ -186,11 +186,11 @@ type reviewNoteJSON struct {
 // reviewNote reads a Create(Note) as a review (rating set) or an answer
 // (inReplyTo a known review). It reports false for any other Note.
 func reviewNote(ctx context.Context, in *incoming, tx *store.Tx) (n *reviewNoteJSON, t *coopfed.Trade, answered *coopfed.Review, ok bool) {
-	if in.object == nil || in.object.Type.Main() != "Note" {
+	if in.object == nil || in.object.Type.Main() != "Note" || len(in.object.Context) == 0 {
 		return nil, nil, nil, false
 	}
 	var j reviewNoteJSON
-	if json.Unmarshal(in.act.Object, &j) != nil || j.Context == "" {
+	if decodeJSON(in.act.Object, &j) != nil || j.Context == "" {
 		return nil, nil, nil, false
 	}
 	var err error
@@ -243,7 +243,7 @@ func checkReview(ctx context.Context, in *incoming, j *reviewNoteJSON, t *coopfe
 		return coopfed.Errorf(coopfed.ECONFLICT, "only a fulfilled trade can be reviewed (this one is %s)", t.State)
 	}
 	var rating int
-	if json.Unmarshal(j.Rating, &rating) != nil {
+	if decodeJSON(j.Rating, &rating) != nil {
 		return coopfed.FieldErrors(map[string]string{"rating": "a whole number from 1 to 5"})
 	}
 	if err := coopfed.ValidateReview(rating, strings.TrimSpace(j.ReviewText)); err != nil {
@@ -275,7 +275,7 @@ func applyReview(ctx context.Context, in *incoming) error {
 		return in.tx.ReplyToReview(answered, reviewReplyText(in), in.objectID)
 	}
 	var rating int
-	json.Unmarshal(j.Rating, &rating)
+	decodeJSON(j.Rating, &rating)
 	return in.tx.InsertReview(&coopfed.Review{IRI: in.objectID, TradeID: t.ID, AuthorIRI: in.signer.IRI,
 		SubjectIRI: t.Counterpart(in.signer.IRI), Rating: rating, Text: strings.TrimSpace(j.ReviewText)})
 }

@@ -152,7 +152,7 @@ type offerJSON struct {
 // decodeAgreement reads an embedded Agreement.
 func decodeAgreement(raw json.RawMessage) (*agreementJSON, error) {
 	var a agreementJSON
-	if len(raw) == 0 || json.Unmarshal(raw, &a) != nil || !a.Type.Is("Agreement") {
+	if len(raw) == 0 || decodeJSON(raw, &a) != nil || !a.Type.Is("Agreement") {
 		return nil, coopfed.Errorf(coopfed.EINVALID, "the object must be an embedded Agreement")
 	}
 	if a.primary() == nil || a.primary().Satisfies == "" {
@@ -748,7 +748,7 @@ func (f *Federation) FulfilTrade(ctx context.Context, c *coopfed.Coop, iri strin
 // Offer of ours. go-fed cannot decode Agreement, so our own structs do.
 func checkOffer(ctx context.Context, in *incoming) error {
 	var o offerJSON
-	if err := json.Unmarshal(in.raw, &o); err != nil {
+	if err := decodeJSON(in.raw, &o); err != nil {
 		return coopfed.Errorf(coopfed.EINVALID, "Offer: %v", err)
 	}
 	a, err := decodeAgreement(o.Object)
@@ -769,7 +769,7 @@ func checkOffer(ctx context.Context, in *incoming) error {
 // listing, inside the activity's transaction.
 func applyOffer(ctx context.Context, in *incoming) error {
 	var o offerJSON
-	if err := json.Unmarshal(in.raw, &o); err != nil {
+	if err := decodeJSON(in.raw, &o); err != nil {
 		return coopfed.Errorf(coopfed.EINVALID, "Offer: %v", err)
 	}
 	a, err := decodeAgreement(o.Object)
@@ -888,7 +888,7 @@ func checkTradeAnswer(ctx context.Context, in *incoming) (handled bool, err erro
 	}
 	if in.act.Type.Main() == "Accept" {
 		var o offerJSON
-		if err := json.Unmarshal(in.raw, &o); err != nil {
+		if err := decodeJSON(in.raw, &o); err != nil {
 			return true, coopfed.Errorf(coopfed.EINVALID, "Accept: %v", err)
 		}
 		if len(o.Result) > 0 && string(o.Result) != "null" {
@@ -929,7 +929,7 @@ func applyTradeAccept(ctx context.Context, in *incoming) (bool, error) {
 		return true, nil
 	}
 	var o offerJSON
-	json.Unmarshal(in.raw, &o)
+	decodeJSON(in.raw, &o)
 	agreement := in.act.ID
 	if a, err := decodeAgreement(o.Result); err == nil && a.ID != "" {
 		agreement = a.ID
@@ -979,7 +979,7 @@ func applyTradeReject(ctx context.Context, in *incoming) (bool, error) {
 		return ok, err
 	}
 	var o offerJSON
-	json.Unmarshal(in.raw, &o)
+	decodeJSON(in.raw, &o)
 	reason := truncateRunes(sanitize.PlainText(string(o.Content)), coopfed.MaxTradeReason)
 	switch {
 	case t.Open() && t.Recipient() == in.signer.IRI:
@@ -1017,11 +1017,11 @@ type receiptJSON struct {
 }
 
 func (k *tradeKind) confirmed(ctx context.Context, in *incoming, tx *store.Tx) (*coopfed.Trade, bool) {
-	if in.object == nil || in.object.Type.Main() != "Note" {
+	if in.object == nil || in.object.Type.Main() != "Note" || len(in.object.Context) == 0 {
 		return nil, false
 	}
 	var r receiptJSON
-	if json.Unmarshal(in.act.Object, &r) != nil || r.Context == "" {
+	if decodeJSON(in.act.Object, &r) != nil || r.Context == "" {
 		return nil, false
 	}
 	var t *coopfed.Trade
@@ -1072,7 +1072,7 @@ func (k *tradeKind) deleted(ctx context.Context, in *incoming) error { return ni
 // hasProof reports whether a JSON object carries an integrity proof.
 func hasProof(raw json.RawMessage) bool {
 	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
+	if decodeJSON(raw, &m) != nil {
 		return false
 	}
 	_, ok := m["proof"]
