@@ -48,6 +48,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -393,6 +394,7 @@ func benchInboxCreateNote(b *testing.B, bb benchBackend) {
 	var next, failures atomic.Int64
 	var firstFailure atomic.Value
 
+	sum0, n0 := commitStats(b, insts)
 	b.SetParallelism(inboxParallelism)
 	stopProfile := profileTimed(b, "inbox.prof")
 	meter := startCPU()
@@ -431,6 +433,39 @@ func benchInboxCreateNote(b *testing.B, bb benchBackend) {
 	b.ReportMetric(100*floor.cpuOp.Seconds()/cpuPost.Seconds(), "%floor-cpu")
 	b.ReportMetric(cores, "cores")
 	b.ReportMetric(float64(len(posts[0].Body)), "B/post")
+	if sum1, n1 := commitStats(b, insts); n1 > n0 {
+		b.ReportMetric((sum1-sum0)/(n1-n0), "posts/commit")
+	}
+}
+
+// commitStats reads the group commit's histogram from the instances'
+// /metrics: activities committed and commits.
+func commitStats(b *testing.B, insts []*fedtest.Instance) (sum, count float64) {
+	for _, in := range insts {
+		resp, err := http.Get(in.URL + "/metrics")
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, line := range strings.Split(string(body), "\n") {
+			name, v, ok := strings.Cut(line, " ")
+			if !ok {
+				continue
+			}
+			f, _ := strconv.ParseFloat(v, 64)
+			switch name {
+			case "coopfed_inbox_commit_activities_sum":
+				sum += f
+			case "coopfed_inbox_commit_activities_count":
+				count += f
+			}
+		}
+	}
+	return sum, count
 }
 
 // BenchmarkFloorLoopbackPOST is not a floor of the issue but the ceiling of

@@ -32,7 +32,9 @@ func testGroupCommit(t *testing.T, db string) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	g := &groupCommit{store: st}
+	var mu sync.Mutex
+	committed := 0
+	g := newGroupCommit(st, func(n int) { mu.Lock(); committed += n; mu.Unlock() })
 	errBad := errors.New("bad activity")
 	const n = 200
 	results := make([]error, n)
@@ -41,7 +43,9 @@ func testGroupCommit(t *testing.T, db string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = g.do(context.Background(), func(tx *store.Tx) error {
+			a := g.arrive()
+			defer a.leave()
+			results[i] = g.do(context.Background(), a, func(tx *store.Tx) error {
 				// Every write marks its id seen first, so a failed one
 				// would leave a row if it were not rolled back.
 				if _, err := tx.MarkSeen(fmt.Sprintf("http://remote.example/a/%d", i), ""); err != nil {
@@ -79,6 +83,12 @@ func testGroupCommit(t *testing.T, db string) {
 			}
 		}
 	}
+	if committed != n {
+		t.Errorf("batches held %d writes, want %d", committed, n)
+	}
+	if c := g.coming.Load(); c != 0 {
+		t.Errorf("%d arrivals still counted after every request ended", c)
+	}
 	counts, err := st.Counts(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -97,5 +107,40 @@ func testGroupCommit(t *testing.T, db string) {
 		if err != nil && !errors.Is(err, errIgnore) {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A commit waits for requests on their way only while they are: one that
+// leaves without writing, or one that never comes, does not hold it.
+func TestGroupCommitWaitEnds(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g := newGroupCommit(st, nil)
+	write := func(i int) func(tx *store.Tx) error {
+		return func(tx *store.Tx) error {
+			_, err := tx.MarkSeen(fmt.Sprintf("http://remote.example/w/%d", i), "")
+			return err
+		}
+	}
+	// An arrival that leaves: the commit of the other goes on.
+	a, b := g.arrive(), g.arrive()
+	done := make(chan error, 1)
+	go func() { done <- g.do(context.Background(), a, write(1)) }()
+	b.leave()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// An arrival that never comes: the commit is bounded by maxCommitWait.
+	stuck := g.arrive()
+	defer stuck.leave()
+	c := g.arrive()
+	if err := g.do(context.Background(), c, write(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.coming.Load(); got != 1 {
+		t.Fatalf("coming = %d, want 1 (the arrival that never came)", got)
 	}
 }

@@ -79,6 +79,8 @@ type Metrics interface {
 	SignatureFailure(reason string)
 	Delivery(outcome string, seconds float64)
 	RemoteFetch(result string)
+	// InboxCommit observes how many inbox activities one commit held.
+	InboxCommit(activities int)
 }
 
 type noMetrics struct{}
@@ -87,6 +89,7 @@ func (noMetrics) InboxResult(string)       {}
 func (noMetrics) SignatureFailure(string)  {}
 func (noMetrics) Delivery(string, float64) {}
 func (noMetrics) RemoteFetch(string)       {}
+func (noMetrics) InboxCommit(int)          {}
 
 // Federation is the ActivityPub side of one instance.
 type Federation struct {
@@ -152,7 +155,7 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 		actorTTL:     cfg.ActorTTL,
 		keys:         map[int64]*rsa.PrivateKey{},
 		fetches:      map[string]*fetchCall{},
-		commits:      &groupCommit{store: cfg.Store},
+		commits:      newGroupCommit(cfg.Store, nil),
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
@@ -166,6 +169,7 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 	if f.metrics == nil {
 		f.metrics = noMetrics{}
 	}
+	f.commits.observe = f.metrics.InboxCommit
 	if f.window == 0 {
 		f.window = httpsign.DefaultWindow
 	}

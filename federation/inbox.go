@@ -94,6 +94,10 @@ func (f *Federation) PostGroupInbox(ctx context.Context, r *http.Request, groupN
 // local actor's own.
 func (f *Federation) postInbox(ctx context.Context, r *http.Request, coop *coopfed.Coop) (err error) {
 	defer func() { f.metrics.InboxResult(inboxResult(err)) }()
+	// From here the request may write: a commit starting meanwhile waits a
+	// little for it to join (commit.go).
+	arr := f.commits.arrive()
+	defer arr.leave()
 	// Why: Mastodon and GoToSocial POST one of these two media types; any
 	// other body is not an ActivityStreams document.
 	if !isActivityMediaType(r.Header.Get("Content-Type")) {
@@ -128,7 +132,7 @@ func (f *Federation) postInbox(ctx context.Context, r *http.Request, coop *coopf
 	if err := f.authorize(ctx, signer, &act); err != nil {
 		return err
 	}
-	return f.apply(ctx, coop, signer, &act, body)
+	return f.apply(ctx, arr, coop, signer, &act, body)
 }
 
 // recordOutcome keeps the record of a host whose signature verified: an
@@ -383,7 +387,7 @@ func (f *Federation) authorize(ctx context.Context, signer *coopfed.RemoteActor,
 // apply runs the activity's effects in one transaction with its duplicate
 // record, so an activity is applied exactly once or not at all (a
 // savepoint of a transaction shared with concurrent requests, commit.go).
-func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coopfed.RemoteActor, act *activity, raw []byte) error {
+func (f *Federation) apply(ctx context.Context, arr *arrival, coop *coopfed.Coop, signer *coopfed.RemoteActor, act *activity, raw []byte) error {
 	h, ok := handlersByType[act.Type.Main()]
 	if !ok {
 		// Unknown types are accepted and ignored, as Mastodon does: an
@@ -402,7 +406,7 @@ func (f *Federation) apply(ctx context.Context, coop *coopfed.Coop, signer *coop
 	enqueued := false
 	// The write joins those of concurrent requests in one commit, and
 	// returns once that commit is done: the 202 still follows it.
-	err := f.commits.do(ctx, func(tx *store.Tx) error {
+	err := f.commits.do(ctx, arr, func(tx *store.Tx) error {
 		fresh, err := tx.MarkSeen(act.ID, in.version)
 		if err != nil || !fresh {
 			return err // a duplicate is accepted and ignored

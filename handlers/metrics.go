@@ -24,6 +24,7 @@ type Metrics struct {
 	httpRequests     *prometheus.CounterVec
 	marketSearches   *prometheus.CounterVec
 	marketLatency    prometheus.Histogram
+	inboxCommit      prometheus.Histogram
 }
 
 // NewMetrics builds the registry with Go runtime and process collectors,
@@ -53,12 +54,16 @@ func NewMetrics(st *store.Store) *Metrics {
 		marketSearches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "coopfed_market_searches_total", Help: "Market searches by where they came from (api, page) and result (ok, error).",
 		}, []string{"via", "result"}),
+		inboxCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "coopfed_inbox_commit_activities", Help: "Inbox activities written by one database commit (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
 		marketLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "coopfed_market_search_duration_seconds", Help: "Time of one market search query.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
 	}
-	m.registry.MustRegister(m.inbox, m.signatureFailure, m.deliveries, m.deliveryLatency, m.remoteFetches, m.httpRequests, m.marketSearches, m.marketLatency,
+	m.registry.MustRegister(m.inbox, m.signatureFailure, m.deliveries, m.deliveryLatency, m.remoteFetches, m.httpRequests, m.marketSearches, m.marketLatency, m.inboxCommit,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{store: st})
 	return m
@@ -66,6 +71,9 @@ func NewMetrics(st *store.Store) *Metrics {
 
 // InboxResult counts one inbox POST.
 func (m *Metrics) InboxResult(result string) { m.inbox.WithLabelValues(result).Inc() }
+
+// InboxCommit observes the size of one inbox commit.
+func (m *Metrics) InboxCommit(activities int) { m.inboxCommit.Observe(float64(activities)) }
 
 // SignatureFailure counts one refused signature.
 func (m *Metrics) SignatureFailure(reason string) { m.signatureFailure.WithLabelValues(reason).Inc() }
