@@ -661,29 +661,43 @@ func (a *actorDoc) key(id string) (keyDoc, bool) {
 // decoding it, so that absurdly nested input is refused before any parser
 // spends time or stack on it.
 func jsonDepth(b []byte) int {
-	depth, deepest, inString, escaped := 0, 0, false, false
-	for _, c := range b {
-		switch {
-		case escaped:
-			escaped = false
-		case inString:
-			if c == '\\' {
-				escaped = true
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
+	depth, deepest := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = stringEnd(b, i+1)
+		case '{', '[':
 			depth++
-			if depth > deepest {
-				deepest = depth
-			}
-		case c == '}' || c == ']':
+			deepest = max(deepest, depth)
+		case '}', ']':
 			depth--
 		}
 	}
 	return deepest
+}
+
+// stringEnd returns the index of the quote that closes the JSON string
+// whose content starts at i, or len(b). Most of an activity's bytes are
+// inside strings (its content), so they are skipped by IndexByte rather
+// than looked at one by one: a quote closes the string unless an odd run
+// of backslashes precedes it.
+func stringEnd(b []byte, i int) int {
+	start := i
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b)
+		}
+		q := i + j
+		n := 0
+		for k := q - 1; k >= start && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		i = q + 1
+	}
 }
 
 // stripFragment returns iri without its #fragment.

@@ -236,11 +236,15 @@ func TestKeyList(t *testing.T) {
 
 func TestJSONDepth(t *testing.T) {
 	for in, want := range map[string]int{
-		`{}`:                    1,
-		`{"a":[{"b":{}}]}`:      4,
-		`"[[[["`:                0,
-		`{"a":"}}}{{{\"[[["}`:   1,
-		strings.Repeat("[", 50): 50,
+		`{}`:                     1,
+		`{"a":[{"b":{}}]}`:       4,
+		`"[[[["`:                 0,
+		`{"a":"}}}{{{\"[[["}`:    1,
+		strings.Repeat("[", 50):  50,
+		`["\\\\",[[]]]`:          3, // an escaped backslash ends before the quote
+		`["\\\"[[",[]]`:          2, // an escaped quote does not end the string
+		`{"a":"unterminated [[[`: 1,
+		`[[]`:                    2,
 	} {
 		if got := jsonDepth([]byte(in)); got != want {
 			t.Errorf("jsonDepth(%s) = %d, want %d", in, got, want)
