@@ -14,9 +14,9 @@ import (
 // apply at once.
 const blockTTL = 5 * time.Second
 
-// cache keeps what every inbox request reads, the coops and the block
-// lists, in memory: they are few and change rarely, and reading them from
-// SQLite was a fifth of an inbox request's cost. Writes through a Tx that
+// cache keeps what every inbox request reads, the coops, the block lists
+// and who follows whom, in memory: they are few and change rarely, and
+// reading them from SQLite was a fifth of an inbox request's cost. Writes through a Tx that
 // change them invalidate the cache when the transaction commits.
 type cache struct {
 	mu sync.RWMutex
@@ -26,6 +26,31 @@ type cache struct {
 	gen    uint64
 	coops  map[string]coopfed.Coop // by name; only hits are kept, so a coop created elsewhere is found on first use
 	blocks *blockSet
+	// followsOf maps a remote actor to the coops following it (SQLite
+	// only: Tx.CoopsFollowing).
+	followsOf map[string][]int64
+}
+
+// maxCachedFollows bounds the follows cache: past it the cache starts over.
+const maxCachedFollows = 50000
+
+func (c *cache) follows(actorIRI string) ([]int64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ids, ok := c.followsOf[actorIRI]
+	return ids, ok
+}
+
+func (c *cache) putFollows(actorIRI string, ids []int64, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.followsOf == nil || len(c.followsOf) >= maxCachedFollows {
+		c.followsOf = map[string][]int64{}
+	}
+	c.followsOf[actorIRI] = ids
 }
 
 type blockSet struct {
@@ -62,7 +87,7 @@ func (c *cache) putCoop(v coopfed.Coop, gen uint64) {
 func (c *cache) invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.coops, c.blocks = nil, nil
+	c.coops, c.blocks, c.followsOf = nil, nil, nil
 	c.gen++
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/coopfed/coopfed"
 )
@@ -65,6 +66,7 @@ func (tx *Tx) DeleteActorFollows(actorIRI string) error {
 		return err
 	}
 	_, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM following WHERE actor_iri = ?`, actorIRI)
+	tx.dirty = true
 	return err
 }
 
@@ -77,6 +79,7 @@ func (tx *Tx) PutFollowing(f *coopfed.Following) error {
 	if err != nil {
 		return fmt.Errorf("store: put following: %w", err)
 	}
+	tx.dirty = true
 	return nil
 }
 
@@ -109,12 +112,14 @@ func (tx *Tx) Following(coopID int64, actorIRI string) (*coopfed.Following, erro
 // SetFollowingState changes the state of a follow we sent.
 func (tx *Tx) SetFollowingState(coopID int64, actorIRI, state string) error {
 	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE following SET state = ? WHERE coop_id = ? AND actor_iri = ?`, state, coopID, actorIRI)
+	tx.dirty = true
 	return affected(res, err, "follow")
 }
 
 // DeleteFollowing removes a follow we sent.
 func (tx *Tx) DeleteFollowing(coopID int64, actorIRI string) (bool, error) {
 	res, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM following WHERE coop_id = ? AND actor_iri = ?`, coopID, actorIRI)
+	tx.dirty = true
 	if err != nil {
 		return false, fmt.Errorf("store: delete following: %w", err)
 	}
@@ -124,7 +129,30 @@ func (tx *Tx) DeleteFollowing(coopID int64, actorIRI string) (bool, error) {
 
 // CoopsFollowing returns the local coops whose follow of the actor was
 // accepted.
+//
+// On SQLite the answer is cached: every inbox activity asks it, inside the
+// one write transaction, and follows change rarely. Each write to following
+// marks its transaction dirty, which clears the cache at commit and makes
+// the transaction itself read the table. On PostgreSQL another process's
+// follow reaches this one's cache only with its NOTIFY, and a Create read
+// against a stale "nobody follows" would be kept out of the timeline, so
+// there it is always read.
 func (tx *Tx) CoopsFollowing(actorIRI string) ([]int64, error) {
+	cached := !tx.s.pg && !tx.dirty
+	if cached {
+		if ids, ok := tx.s.cache.follows(actorIRI); ok {
+			return slices.Clone(ids), nil
+		}
+	}
+	gen := tx.s.cache.generation()
+	ids, err := tx.coopsFollowing(actorIRI)
+	if err == nil && cached {
+		tx.s.cache.putFollows(actorIRI, slices.Clone(ids), gen)
+	}
+	return ids, err
+}
+
+func (tx *Tx) coopsFollowing(actorIRI string) ([]int64, error) {
 	rows, err := tx.query(sqlCoopsFollowing, actorIRI)
 	if err != nil {
 		return nil, err

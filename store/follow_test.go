@@ -384,3 +384,75 @@ func TestRemoteActorCache(t *testing.T) {
 	_, err = s.RemoteActor(ctx, "https://social.example/users/nobody")
 	wantCode(t, err, coopfed.ENOTFOUND)
 }
+
+// CoopsFollowing is cached (on SQLite): each write to following must show
+// in the next answer, in a later transaction and in the same one, and a
+// rolled-back write must not.
+func TestCoopsFollowingSeesEveryWrite(t *testing.T) {
+	s := openTestStore(t, nil)
+	ctx := context.Background()
+	bakery := createTestCoop(t, s, "bakery")
+	dairy := createTestCoop(t, s, "dairy")
+	mill := "https://mill.example/coops/mill"
+	follow := func(c *coopfed.Coop, n string) func(tx *Tx) error {
+		return func(tx *Tx) error {
+			return tx.PutFollowing(&coopfed.Following{CoopID: c.ID, ActorIRI: mill, FollowIRI: "https://here.example/activities/" + n, State: coopfed.FollowAccepted})
+		}
+	}
+	for _, step := range []struct {
+		name  string
+		write func(tx *Tx) error
+		want  []int64
+	}{
+		{"nobody follows", nil, nil},
+		{"bakery follows", follow(bakery, "1"), []int64{bakery.ID}},
+		{"dairy follows", follow(dairy, "2"), []int64{bakery.ID, dairy.ID}},
+		{"dairy's follow pending again", func(tx *Tx) error { return tx.SetFollowingState(dairy.ID, mill, coopfed.FollowPending) }, []int64{bakery.ID}},
+		{"bakery unfollows", func(tx *Tx) error { _, err := tx.DeleteFollowing(bakery.ID, mill); return err }, nil},
+		{"dairy accepted", func(tx *Tx) error { return tx.SetFollowingState(dairy.ID, mill, coopfed.FollowAccepted) }, []int64{dairy.ID}},
+		{"the actor is deleted", func(tx *Tx) error { return tx.DeleteActorFollows(mill) }, nil},
+	} {
+		got := func() (ids []int64) {
+			mustUpdate(t, s, func(tx *Tx) error {
+				var err error
+				ids, err = tx.CoopsFollowing(mill) // fills the cache
+				return err
+			})
+			return ids
+		}
+		before := got()
+		if step.write != nil {
+			mustUpdate(t, s, func(tx *Tx) error {
+				if err := step.write(tx); err != nil {
+					return err
+				}
+				ids, err := tx.CoopsFollowing(mill)
+				if !slices.Equal(ids, step.want) {
+					t.Errorf("%s: in the writing transaction CoopsFollowing = %v, want %v", step.name, ids, step.want)
+				}
+				return err
+			})
+		}
+		if ids := got(); !slices.Equal(ids, step.want) {
+			t.Errorf("%s: CoopsFollowing = %v, want %v (before the write %v)", step.name, ids, step.want, before)
+		}
+	}
+	// A write rolled back leaves the cached answer right.
+	err := s.Update(ctx, func(tx *Tx) error {
+		if err := follow(bakery, "9")(tx); err != nil {
+			return err
+		}
+		if _, err := tx.CoopsFollowing(mill); err != nil {
+			return err
+		}
+		return coopfed.Errorf(coopfed.EINVALID, "roll back")
+	})
+	wantCode(t, err, coopfed.EINVALID)
+	mustUpdate(t, s, func(tx *Tx) error {
+		ids, err := tx.CoopsFollowing(mill)
+		if len(ids) != 0 {
+			t.Errorf("after a rolled-back follow CoopsFollowing = %v, want none", ids)
+		}
+		return err
+	})
+}
