@@ -120,6 +120,10 @@ var (
 // The result is plain text, not HTML: "&lt;script&gt;" comes back as
 // "<script>", so it must be escaped before being placed in HTML.
 func PlainText(s string) string {
+	if s == "" {
+		// Most summaries and names are empty; a tokenizer costs 4 KiB.
+		return ""
+	}
 	z := html.NewTokenizer(strings.NewReader(s))
 	var b strings.Builder
 	skip := 0    // depth inside plainSkip elements
