@@ -410,7 +410,7 @@ func (in *incoming) timelineItem() *coopfed.TimelineItem {
 	o := in.object
 	content := string(o.Content)
 	if content == "" {
-		for _, v := range o.ContentMap {
+		for _, v := range o.ContentMap.values() {
 			content = v
 			break
 		}

@@ -453,7 +453,7 @@ func (k motionKind) motionTarget(in *incoming) string {
 
 // isVote reports whether the object is a vote rather than a comment.
 func isVote(o *object) bool {
-	return o.Name != "" && o.Content == "" && len(o.ContentMap) == 0
+	return o.Name != "" && o.Content == "" && len(o.ContentMap.values()) == 0
 }
 
 func (k motionKind) check(ctx context.Context, in *incoming, op string) (bool, error) {

@@ -219,6 +219,28 @@ func (l *langString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// langMap is a natural-language map (contentMap), kept undecoded: Mastodon
+// repeats the content in it, and it is read only when content is absent.
+type langMap []byte
+
+// UnmarshalJSON keeps a copy of the map's JSON.
+func (m *langMap) UnmarshalJSON(b []byte) error {
+	*m = append((*m)[:0], b...)
+	return nil
+}
+
+// values decodes the map; a map of another shape has no values.
+func (m langMap) values() map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	var out map[string]string
+	if decodeJSON(m, &out) != nil {
+		return nil
+	}
+	return out
+}
+
 // activity is the envelope of anything that reaches an inbox.
 type activity struct {
 	Context   json.RawMessage `json:"@context"`
@@ -238,20 +260,20 @@ type activity struct {
 
 // object is the part of an embedded or fetched object we read.
 type object struct {
-	ID           string            `json:"id"`
-	Type         types             `json:"type"`
-	AttributedTo refs              `json:"attributedTo"`
-	Actor        refs              `json:"actor"`
-	Object       refs              `json:"object"`
-	Content      langString        `json:"content"`
-	ContentMap   map[string]string `json:"contentMap"`
-	Summary      langString        `json:"summary"`
-	Name         langString        `json:"name"`
-	URL          refs              `json:"url"`
-	InReplyTo    refs              `json:"inReplyTo"`
-	To           refs              `json:"to"`
-	Cc           refs              `json:"cc"`
-	Audience     refs              `json:"audience"`
+	ID           string     `json:"id"`
+	Type         types      `json:"type"`
+	AttributedTo refs       `json:"attributedTo"`
+	Actor        refs       `json:"actor"`
+	Object       refs       `json:"object"`
+	Content      langString `json:"content"`
+	ContentMap   langMap    `json:"contentMap"`
+	Summary      langString `json:"summary"`
+	Name         langString `json:"name"`
+	URL          refs       `json:"url"`
+	InReplyTo    refs       `json:"inReplyTo"`
+	To           refs       `json:"to"`
+	Cc           refs       `json:"cc"`
+	Audience     refs       `json:"audience"`
 	// Context is read once here so the kinds that key on it (a trade's
 	// receipts and reviews) decode the object again only when it is set.
 	Context   refs   `json:"context"`

@@ -336,3 +336,38 @@ func TestPlainStringFastPath(t *testing.T) {
 		t.Error("an escaped string took the fast path")
 	}
 }
+
+// contentMap is read only when content is absent, and an odd shape of it
+// costs the object nothing but the map.
+func TestContentMap(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		content string
+		values  map[string]string
+	}{
+		{`{"content":"<p>a</p>","contentMap":{"en":"<p>a</p>"}}`, "<p>a</p>", map[string]string{"en": "<p>a</p>"}},
+		{`{"contentMap":{"de":"<p>b</p>"}}`, "", map[string]string{"de": "<p>b</p>"}},
+		{`{"contentMap":{"en":5}}`, "", nil},
+		{`{"contentMap":"x"}`, "", nil},
+		{`{"contentMap":null}`, "", nil},
+		{`{}`, "", nil},
+	} {
+		var o object
+		if err := decodeJSON([]byte(tc.in), &o); err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if string(o.Content) != tc.content {
+			t.Errorf("%s: content %q, want %q", tc.in, o.Content, tc.content)
+		}
+		got := o.ContentMap.values()
+		if len(got) != len(tc.values) {
+			t.Errorf("%s: contentMap %v, want %v", tc.in, got, tc.values)
+		}
+		for k, v := range tc.values {
+			if got[k] != v {
+				t.Errorf("%s: contentMap[%s] = %q, want %q", tc.in, k, got[k], v)
+			}
+		}
+	}
+}
