@@ -106,7 +106,7 @@ func (f *Federation) postInbox(ctx context.Context, r *http.Request, coop *coopf
 	if r.ContentLength > MaxInboxBody {
 		return coopfed.Errorf(coopfed.ETOOLARGE, "activity larger than %d bytes", MaxInboxBody)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxInboxBody+1))
+	body, err := readBody(r)
 	if err != nil {
 		return coopfed.Errorf(coopfed.EINVALID, "reading body: %v", err)
 	}
@@ -133,6 +133,21 @@ func (f *Federation) postInbox(ctx context.Context, r *http.Request, coop *coopf
 		return err
 	}
 	return f.apply(ctx, arr, coop, signer, &act, body)
+}
+
+// readBody reads at most MaxInboxBody+1 bytes of the request's body, into
+// one buffer of the announced length when there is one (io.ReadAll grows
+// its buffer several times for a typical 2-3 KB activity). net/http ends
+// a body at its Content-Length and reports a shorter one as an error.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= MaxInboxBody {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, MaxInboxBody+1))
 }
 
 // recordOutcome keeps the record of a host whose signature verified: an
