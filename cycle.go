@@ -52,13 +52,13 @@ const (
 
 // Limits of the cycle.
 const (
-	MaxReplyText    = 2000
-	MaxAmendNote    = 300
-	MaxTaskTitle    = 200
-	MaxOutcomeReviewText   = 1000
-	MaxTasks        = 50
-	MaxReviewAfter  = 5 * 366 * 24 * time.Hour
-	MaxTaskDueAfter = 5 * 366 * 24 * time.Hour
+	MaxReplyText         = 2000
+	MaxAmendNote         = 300
+	MaxTaskTitle         = 200
+	MaxOutcomeReviewText = 1000
+	MaxTasks             = 50
+	MaxReviewAfter       = 5 * 366 * 24 * time.Hour
+	MaxTaskDueAfter      = 5 * 366 * 24 * time.Hour
 )
 
 // Amendment is one change of a motion's text during its discussion.
@@ -81,14 +81,14 @@ type Amendment struct {
 // Task is a piece of a motion's outcome to carry out: an owner among the
 // members and a due date.
 type Task struct {
-	ID       int64
-	MotionID int64
-	Title    string
-	OwnerID  int64
-	Owner    string // the owner's username
-	DueAt    time.Time
-	DoneAt   *time.Time
-	DoneBy   string // username of who marked it done
+	ID        int64
+	MotionID  int64
+	Title     string
+	OwnerID   int64
+	Owner     string // the owner's username
+	DueAt     time.Time
+	DoneAt    *time.Time
+	DoneBy    string // username of who marked it done
 	CreatedAt time.Time
 }
 
