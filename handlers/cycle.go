@@ -488,9 +488,9 @@ func (s *Server) cycleData(ctx context.Context, r *http.Request, c *coopfed.Coop
 	}
 
 	// The thread: each reply under what it answers; a reply whose parent
-	// is gone (deleted) answers the motion.
+	// is gone (deleted) answers the motion. Parents are found by IRI, not
+	// by order, since a peer's published time may precede its parent's.
 	nodes := map[string]*threadNode{}
-	var roots []*threadNode
 	for _, rp := range replies {
 		n := &threadNode{ID: rp.ID, IRI: rp.ObjectIRI, URL: rp.URL, HTML: rp.Content, Published: rp.Published, Member: rp.Member != ""}
 		if rp.Member != "" {
@@ -504,28 +504,46 @@ func (s *Server) cycleData(ctx context.Context, r *http.Request, c *coopfed.Coop
 		}
 		nodes[rp.ObjectIRI] = n
 	}
-	depth := map[string]int{}
-	owner := map[string]*threadNode{} // whose Children hold a reply; nil: the roots
+	children := map[string][]*threadNode{}
+	var roots []*threadNode
 	for _, rp := range replies {
-		n := nodes[rp.ObjectIRI]
-		p, ok := nodes[rp.InReplyTo]
-		switch {
-		case !ok || p == n || depth[p.IRI] == 0:
-			roots = append(roots, n)
-			depth[n.IRI] = 1
-		case depth[p.IRI] < maxThreadDepth:
-			p.Children = append(p.Children, n)
-			depth[n.IRI], owner[n.IRI] = depth[p.IRI]+1, p
-		default:
-			// Deeper than the page nests: beside its parent.
-			o := owner[p.IRI]
-			if o == nil {
-				roots = append(roots, n)
-			} else {
-				o.Children = append(o.Children, n)
-			}
-			depth[n.IRI], owner[n.IRI] = depth[p.IRI], o
+		if _, ok := nodes[rp.InReplyTo]; ok && rp.InReplyTo != rp.ObjectIRI {
+			children[rp.InReplyTo] = append(children[rp.InReplyTo], nodes[rp.ObjectIRI])
+		} else {
+			roots = append(roots, nodes[rp.ObjectIRI])
 		}
+	}
+	placed := map[string]bool{}
+	var flatten func(n *threadNode, into *[]*threadNode)
+	flatten = func(n *threadNode, into *[]*threadNode) {
+		for _, c := range children[n.IRI] {
+			if !placed[c.IRI] {
+				placed[c.IRI] = true
+				*into = append(*into, c)
+				flatten(c, into)
+			}
+		}
+	}
+	var build func(n *threadNode, depth int)
+	build = func(n *threadNode, depth int) {
+		if depth+1 >= maxThreadDepth {
+			// Deeper replies are shown at this depth, in thread order.
+			flatten(n, &n.Children)
+			return
+		}
+		for _, c := range children[n.IRI] {
+			if !placed[c.IRI] {
+				placed[c.IRI] = true
+				n.Children = append(n.Children, c)
+				build(c, depth+1)
+			}
+		}
+	}
+	for _, n := range roots {
+		placed[n.IRI] = true
+	}
+	for _, n := range roots {
+		build(n, 1)
 	}
 	data["Thread"] = roots
 
