@@ -583,6 +583,9 @@ const (
 	// asks for approval that an actor asks to join it (ActivityIRI is the
 	// Follow, ActorIRI the actor, ListingIRI the group).
 	NotifyGroupJoin = "group_join"
+	// NotifyMotionReview tells a coop's admins that a motion's review date
+	// came (ActivityIRI is the motion, ListingIRI the reminder Note).
+	NotifyMotionReview = "motion_review"
 )
 
 // Notification is something a local coop is told: for a match, the need

@@ -121,6 +121,18 @@ type Motion struct {
 	// next one is due (nil: none pending).
 	LastTally *time.Time
 	NextTally *time.Time
+	// Phase is where the motion is in its cycle (PhaseDiscussion ...
+	// PhaseReview). Discussed is set on a motion published for discussion
+	// before voting opens.
+	Phase     string
+	Discussed bool
+	// ReviewAt is the review date; RemindedAt when the review began and
+	// ReviewIRI the Note that reminded the coop's followers.
+	ReviewAt   *time.Time
+	RemindedAt *time.Time
+	ReviewIRI  string
+	// FollowUpOf is the IRI of the motion whose review opened this one.
+	FollowUpOf string
 }
 
 // Multiple reports whether a member's ballot may hold several options.
@@ -596,7 +608,9 @@ type Vote struct {
 }
 
 // MotionReply is a reply to a motion that is not a vote: its discussion.
-// Content is sanitised HTML.
+// Content is sanitised HTML. InReplyTo is what it answers: the motion or
+// another reply, which threads the discussion. Member is the username of
+// a local member whose reply the coop published, "" for a remote reply.
 type MotionReply struct {
 	ID        int64
 	MotionID  int64
@@ -606,4 +620,7 @@ type MotionReply struct {
 	URL       string
 	Published time.Time
 	Updated   *time.Time
+	InReplyTo string
+	MemberID  int64
+	Member    string
 }

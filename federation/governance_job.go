@@ -9,8 +9,8 @@ import (
 )
 
 // governanceInterval is how often the governance job looks for motions to
-// open, close or re-tally. Its state is in the motions table (opens_at,
-// closes_at, next_tally_update), so a restart loses nothing: what fell due
+// open, close, re-tally or review. Its state is in the motions table
+// (opens_at, closes_at, next_tally_update, review_at and reminded_at), so a restart loses nothing: what fell due
 // while the server was down is done at the first tick.
 const governanceInterval = time.Second
 
@@ -43,7 +43,8 @@ func runGovernance(ctx context.Context, f *Federation) error {
 }
 
 // actOnMotion opens a motion whose voting starts, closes one past its
-// deadline (publishing the outcome), and sends a due tally Update. The
+// deadline (publishing the outcome), sends a due tally Update, and starts
+// the review of a closed motion whose review date came. The
 // state checks are repeated inside the transaction, so a motion an admin
 // closed meanwhile is left alone.
 func (f *Federation) actOnMotion(ctx context.Context, id int64) error {
@@ -69,9 +70,15 @@ func (f *Federation) actOnMotion(ctx context.Context, id int64) error {
 		}
 		if m.NextTally != nil && !now.Before(*m.NextTally) {
 			if m.State != coopfed.MotionOpen {
-				return tx.TallySent(m.ID)
+				if err := tx.TallySent(m.ID); err != nil {
+					return err
+				}
+			} else if err := f.publishTally(tx, c, m); err != nil {
+				return err
 			}
-			return f.publishTally(tx, c, m)
+		}
+		if m.State == coopfed.MotionClosed && m.ReviewAt != nil && m.RemindedAt == nil && !now.Before(*m.ReviewAt) {
+			return f.startReview(tx, c, m)
 		}
 		return nil
 	})

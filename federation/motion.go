@@ -43,6 +43,11 @@ var questionContext = []any{
 		"ranking":       map[string]any{"@id": "coopfed:ranking", "@container": "@list"},
 		"scores":        "coopfed:scores",
 		"voteReason":    "coopfed:voteReason",
+		"phase":         "coopfed:phase",
+		"votingOpens":   map[string]any{"@id": "coopfed:votingOpens", "@type": "xsd:dateTime"},
+		"reviewDate":    map[string]any{"@id": "coopfed:reviewDate", "@type": "xsd:dateTime"},
+		"followUpOf":    map[string]any{"@id": "coopfed:followUpOf", "@type": "@id"},
+		"xsd":           "http://www.w3.org/2001/XMLSchema#",
 	},
 }
 
@@ -67,7 +72,11 @@ func (f *Federation) question(c *coopfed.Coop, m *coopfed.Motion, r coopfed.Resu
 	q.SetActivityStreamsAttributedTo(attributedToProp(actor))
 	q.SetActivityStreamsName(nameProp(m.Title))
 	q.SetActivityStreamsContent(contentProp(questionContent(m)))
-	q.SetActivityStreamsPublished(publishedProp(m.OpensAt))
+	published := m.OpensAt
+	if m.Discussed {
+		published = m.CreatedAt // published for discussion before voting
+	}
+	q.SetActivityStreamsPublished(publishedProp(published))
 	q.SetActivityStreamsUrl(urlProp(m.IRI))
 	q.SetActivityStreamsTo(toProp(PublicIRI))
 	q.SetActivityStreamsCc(ccProp(f.iris.CoopFollowers(c.Name)))
@@ -121,6 +130,18 @@ func (f *Federation) question(c *coopfed.Coop, m *coopfed.Motion, r coopfed.Resu
 	doc["quorum"] = m.Quorum
 	doc["threshold"] = m.Threshold
 	doc["motionKind"] = m.Kind
+	// Why: peers that know the cycle show where the motion is; the
+	// phase is also in the content, in words, for those that do not.
+	doc["phase"] = m.Phase
+	if m.State == coopfed.MotionScheduled {
+		doc["votingOpens"] = m.OpensAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	if m.ReviewAt != nil {
+		doc["reviewDate"] = m.ReviewAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+	}
+	if m.FollowUpOf != "" {
+		doc["followUpOf"] = m.FollowUpOf
+	}
 	if m.State == coopfed.MotionClosed && m.ClosedAt != nil {
 		// Mastodon's form of closed is the dateTime the poll closed.
 		doc["closed"] = m.ClosedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
@@ -143,11 +164,23 @@ func questionContent(m *coopfed.Motion) string {
 		b.WriteString(sanitize.Text(m.Text))
 	}
 	b.WriteString(sanitize.Text(m.RulesText()))
+	if m.State == coopfed.MotionScheduled {
+		b.WriteString(sanitize.Text("Under discussion: reply to discuss the proposal. Voting opens " + m.OpensAt.UTC().Format("2 Jan 2006 15:04 UTC") + "; votes sent before then are not counted."))
+	}
+	if m.FollowUpOf != "" {
+		b.WriteString(`<p>Follow-up of <a href="` + html.EscapeString(m.FollowUpOf) + `">` + html.EscapeString(m.FollowUpOf) + `</a></p>`)
+	}
 	if !m.Mapped() && m.State == coopfed.MotionOpen {
 		b.WriteString(`<p>Vote at <a href="` + html.EscapeString(m.IRI) + `">` + html.EscapeString(m.IRI) + `</a></p>`)
 	}
 	if m.State == coopfed.MotionClosed && m.OutcomeText != "" {
 		b.WriteString(sanitize.Text("Outcome: " + m.OutcomeText))
+	}
+	switch m.Phase {
+	case coopfed.PhaseImplementation:
+		b.WriteString("<p>Phase: implementation. The outcome is being carried out.</p>")
+	case coopfed.PhaseReview:
+		b.WriteString("<p>Phase: review. Did it work? Members record their review on the motion's page.</p>")
 	}
 	return b.String()
 }
@@ -163,15 +196,42 @@ func (f *Federation) CreateMotion(ctx context.Context, c *coopfed.Coop, m *coopf
 		m.OpensAt = now
 	}
 	m.Normalize()
-	if err := m.Validate(now); err != nil {
+	// The cycle's fields are checked with the others, so one answer names
+	// every problem.
+	fields := errorFields(m.Validate(now))
+	if m.Discussed && !m.OpensAt.After(now) {
+		fields["opens_at"] = "a motion put to discussion opens for votes later: give opens_at in the future"
+	}
+	if m.ReviewAt != nil {
+		for k, v := range errorFields(validReviewDate(m, *m.ReviewAt, now)) {
+			fields[k] = v
+		}
+	}
+	if err := coopfed.FieldErrors(fields); err != nil {
 		return err
 	}
 	err := f.store.Update(ctx, func(tx *store.Tx) error {
+		if m.FollowUpOf != "" {
+			// Why: a follow-up answers a review; opened from anywhere else
+			// it would link motions that never met.
+			orig, err := ownMotion(tx, c, m.FollowUpOf)
+			if coopfed.ErrorCode(err) == coopfed.ENOTFOUND {
+				return coopfed.FieldErrors(map[string]string{"follow_up_of": "no motion of this coop has this IRI"})
+			} else if err != nil {
+				return err
+			}
+			if orig.Phase != coopfed.PhaseReview {
+				return coopfed.Errorf(coopfed.ECONFLICT, "a follow-up motion is opened from a review; the motion followed up is in its %s phase", orig.Phase)
+			}
+		}
 		m.IRI = f.iris.Motion(f.newID())
 		if err := tx.CreateMotion(m); err != nil {
 			return err
 		}
 		if m.OpensAt.After(tx.Now()) {
+			if m.Discussed {
+				return f.publishDiscussion(tx, c, m)
+			}
 			return nil
 		}
 		return f.openMotion(tx, c, m)
@@ -183,11 +243,26 @@ func (f *Federation) CreateMotion(ctx context.Context, c *coopfed.Coop, m *coopf
 	return nil
 }
 
-// openMotion opens a scheduled motion and publishes Create(Question).
+// publishDiscussion publishes a motion put to discussion before voting
+// opens: Create(Question) in the discussion phase.
+func (f *Federation) publishDiscussion(tx *store.Tx, c *coopfed.Coop, m *coopfed.Motion) error {
+	q := f.question(c, m, coopfed.Tally(m, 0, nil), nil)
+	create := f.wrap("Create", f.iris.Activity(f.newID()), f.iris.Coop(c.Name), q, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, m.CreatedAt)
+	create["@context"] = questionContext
+	_, err := f.sendToFollowers(tx, c, create, m.IRI, true)
+	return err
+}
+
+// openMotion opens a scheduled motion and publishes Create(Question), or,
+// for a motion already published for discussion, Update(Question) in the
+// voting phase.
 func (f *Federation) openMotion(tx *store.Tx, c *coopfed.Coop, m *coopfed.Motion) error {
 	opened, err := tx.OpenMotion(m)
 	if err != nil || !opened {
 		return err
+	}
+	if m.Discussed {
+		return f.publishQuestion(tx, c, m, f.iris.Activity(f.newID()))
 	}
 	q := f.question(c, m, coopfed.Tally(m, m.Eligible, nil), nil)
 	create := f.wrap("Create", f.iris.Activity(f.newID()), f.iris.Coop(c.Name), q, []string{PublicIRI}, []string{f.iris.CoopFollowers(c.Name)}, m.OpensAt)
@@ -437,18 +512,31 @@ func init() {
 	registerObjectKind(func(f *Federation) objectKind { return motionKind{f: f} })
 }
 
-// motionTarget returns the local motion an object replies to, or "".
-func (k motionKind) motionTarget(in *incoming) string {
+// motionTarget returns the local motion an object replies to, or "",
+// and what it replies to: the motion, or a reply in the motion's
+// discussion (a thread).
+func (k motionKind) motionTarget(ctx context.Context, in *incoming) (motion, parent string, err error) {
 	o := in.object
 	if o == nil || !o.Type.Is("Note") {
-		return ""
+		return "", "", nil
 	}
 	for _, iri := range o.InReplyTo {
 		if k.f.iris.MotionID(iri) != "" {
-			return iri
+			return iri, iri, nil
 		}
 	}
-	return ""
+	// Why: only a vote names its option; a reply to a reply is never a
+	// vote, so its thread is looked up only for comments.
+	if isVote(o) {
+		return "", "", nil
+	}
+	for _, iri := range o.InReplyTo {
+		m, err := k.f.store.ReplyMotion(ctx, iri)
+		if err != nil || m != "" {
+			return m, iri, err
+		}
+	}
+	return "", "", nil
 }
 
 // isVote reports whether the object is a vote rather than a comment.
@@ -457,8 +545,8 @@ func isVote(o *object) bool {
 }
 
 func (k motionKind) check(ctx context.Context, in *incoming, op string) (bool, error) {
-	if k.motionTarget(in) == "" {
-		return false, nil
+	if target, _, err := k.motionTarget(ctx, in); err != nil || target == "" {
+		return false, err
 	}
 	// An Update of a vote changes the member's vote (the latest counts);
 	// other operations on a vote are not votes.
@@ -478,7 +566,10 @@ func (e errVoteRefused) Error() string { return "vote ignored: " + string(e) }
 const maxReplyContent = 64 << 10
 
 func (k motionKind) apply(ctx context.Context, in *incoming, op string) error {
-	target := k.motionTarget(in)
+	target, parent, err := k.motionTarget(ctx, in)
+	if err != nil {
+		return err
+	}
 	m, err := in.tx.Motion(target)
 	if coopfed.ErrorCode(err) == coopfed.ENOTFOUND {
 		if isVote(in.object) {
@@ -499,7 +590,11 @@ func (k motionKind) apply(ctx context.Context, in *incoming, op string) error {
 		if ok, err := in.inCoopAudience(ctx, m.CoopID); err != nil || !ok {
 			return err
 		}
-		r := &coopfed.MotionReply{MotionID: m.ID, ObjectIRI: in.objectID, ActorIRI: in.signer.IRI, Content: in.item.Content, URL: in.item.URL, Published: in.item.Published, Updated: in.item.Updated}
+		// Why: a motion not yet published has no audience to discuss it.
+		if m.State == coopfed.MotionScheduled && !m.Discussed {
+			return nil
+		}
+		r := &coopfed.MotionReply{MotionID: m.ID, ObjectIRI: in.objectID, ActorIRI: in.signer.IRI, Content: in.item.Content, URL: in.item.URL, Published: in.item.Published, Updated: in.item.Updated, InReplyTo: parent}
 		return in.tx.PutMotionReply(r)
 	}
 	return k.vote(in, m, op == "Update")

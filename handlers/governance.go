@@ -141,14 +141,24 @@ func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) error {
 		Threshold *float64 `json:"threshold"`
 		Method    string   `json:"method"`
 		Dots      int      `json:"dots"`
+		// Discussion publishes the motion for discussion until opens_at;
+		// review_at sets its review date; follow_up_of names the motion
+		// whose review it follows up.
+		Discussion bool   `json:"discussion"`
+		ReviewAt   string `json:"review_at"`
+		FollowUpOf string `json:"follow_up_of"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	fields := map[string]string{}
-	m := &coopfed.Motion{Title: in.Title, Text: in.Text, Kind: in.Kind, Options: in.Options, Quorum: 0, Threshold: 0.5, Method: in.Method, Dots: in.Dots}
+	m := &coopfed.Motion{Title: in.Title, Text: in.Text, Kind: in.Kind, Options: in.Options, Quorum: 0, Threshold: 0.5, Method: in.Method, Dots: in.Dots,
+		Discussed: in.Discussion, FollowUpOf: in.FollowUpOf}
 	m.OpensAt = parseTimeField(fields, "opens_at", in.OpensAt)
 	m.ClosesAt = parseTimeField(fields, "closes_at", in.ClosesAt)
+	if t := parseTimeField(fields, "review_at", in.ReviewAt); !t.IsZero() {
+		m.ReviewAt = &t
+	}
 	if in.Quorum != nil {
 		m.Quorum = *in.Quorum
 	}
@@ -180,8 +190,17 @@ func (s *Server) motionJSON(m *coopfed.Motion, res coopfed.Result) map[string]an
 	out := map[string]any{
 		"id": m.IRI, "title": m.Title, "text": m.Text, "kind": m.Kind, "options": m.Options,
 		"opens_at": m.OpensAt.UTC().Format(time.RFC3339), "closes_at": m.ClosesAt.UTC().Format(time.RFC3339),
-		"quorum": m.Quorum, "threshold": m.Threshold, "state": m.State,
+		"quorum": m.Quorum, "threshold": m.Threshold, "state": m.State, "phase": m.Phase, "discussion": m.Discussed,
 		"eligible": m.Eligible, "voters": res.Voters, "tally": tally,
+	}
+	if m.ReviewAt != nil {
+		out["review_at"] = m.ReviewAt.UTC().Format(time.RFC3339)
+	}
+	if m.ReviewIRI != "" {
+		out["review_note"] = m.ReviewIRI
+	}
+	if m.FollowUpOf != "" {
+		out["follow_up_of"] = m.FollowUpOf
 	}
 	if m.Method != "" {
 		out["method"] = m.Method
@@ -355,12 +374,6 @@ func (s *Server) apiExtendMotion(w http.ResponseWriter, r *http.Request) error {
 	return s.writeMotion(w, r, iri, http.StatusOK)
 }
 
-// motionReply is a discussion entry as the motion page shows it.
-type motionReply struct {
-	Actor, URL, HTML string
-	Published        time.Time
-}
-
 // getMotion serves a motion: the Question for ActivityPub clients, a page
 // with the tally, the outcome and the discussion for browsers.
 func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
@@ -375,7 +388,7 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if m.State == coopfed.MotionScheduled {
+	if m.State == coopfed.MotionScheduled && !m.Discussed {
 		// Not published yet: nobody outside the coop has seen it.
 		s.error(w, r, notFoundError("no such motion"))
 		return
@@ -398,10 +411,6 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.error(w, r, err)
 		return
-	}
-	discussion := make([]motionReply, 0, len(replies))
-	for _, rp := range replies {
-		discussion = append(discussion, motionReply{Actor: rp.ActorIRI, URL: rp.URL, HTML: rp.Content, Published: rp.Published})
 	}
 	res := coopfed.Tally(m, m.Eligible, ballots)
 	infos, err := s.store.BallotInfos(ctx, m.ID)
@@ -454,14 +463,20 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 		}
 		rounds = append(rounds, row)
 	}
-	s.render(w, r, "motion", map[string]any{
+	data := map[string]any{
 		"Positions": positions, "Changes": changeRows, "Options": options, "Rounds": rounds,
 		"Points": m.Kind == coopfed.MotionRanked || m.Kind == coopfed.MotionScore, "PointsLabel": pointsLabel(m),
 		"Coop": c, "Handle": c.Name + "@" + s.iris.Host(), "CoopURL": s.iris.Coop(c.Name),
 		"Motion": m, "TextHTML": sanitize.Text(m.Text), "Rules": m.RulesText(), "Result": res,
-		"Open": m.State == coopfed.MotionOpen, "Outcome": coopfed.OutcomeWords(m.Outcome), "Discussion": discussion,
-		"Chart": tallyChart(m, res),
-	})
+		"Open": m.State == coopfed.MotionOpen, "Outcome": coopfed.OutcomeWords(m.Outcome),
+		"Chart": tallyChart(m, res), "Discussion": m.State == coopfed.MotionScheduled,
+	}
+	if err := s.cycleData(ctx, r, c, m, replies, data); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-store") // the forms carry the member's CSRF secret
+	s.render(w, r, "motion", data)
 }
 
 // Rows of the motion page's tables.

@@ -685,6 +685,8 @@ func (s *Server) apiNotifications(w http.ResponseWriter, r *http.Request) error 
 			item["follow"], item["actor"], item["group"] = n.ActivityIRI, n.ActorIRI, n.ListingIRI
 		case coopfed.NotifyReport:
 			item["report"], item["actor"] = n.ActivityIRI, n.ActorIRI
+		case coopfed.NotifyMotionReview:
+			item["motion"], item["note"] = n.ActivityIRI, n.ListingIRI
 		default:
 			item["need"], item["offer"] = side(n.NeedIRI), side(n.OfferIRI)
 		}

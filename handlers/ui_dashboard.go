@@ -330,6 +330,11 @@ func (s *Server) notificationRow(ctx context.Context, c *coopfed.Coop, n *coopfe
 		}
 	case coopfed.NotifyReport:
 		row.AnswerURL = reportsURL(c.Name)
+	case coopfed.NotifyMotionReview:
+		row.AnswerURL, row.ListingText = n.ActivityIRI, n.ActivityIRI
+		if m, err := s.store.Motion(ctx, n.ActivityIRI); err == nil {
+			row.ListingText = m.Title
+		}
 	}
 	if n.ActorIRI != "" {
 		acc := s.accountOf(ctx, n.ActorIRI, nil)

@@ -10,11 +10,12 @@ import (
 
 // outcomeRow is a closed motion as the coop page lists it.
 type outcomeRow struct {
-	URL, Title, Outcome string
+	URL, Title, Outcome, Phase string
 }
 
 // coopActivity adds to a coop page's data its open offers and needs, its
-// open motions and its recent outcomes.
+// motions under discussion and open for votes, its recent outcomes and
+// the tasks they became.
 func (s *Server) coopActivity(ctx context.Context, c *coopfed.Coop, data map[string]any) error {
 	listings, err := s.store.CoopListings(ctx, c.ID, coopfed.ListingOpen, 20, 0)
 	if err != nil {
@@ -25,20 +26,24 @@ func (s *Server) coopActivity(ctx context.Context, c *coopfed.Coop, data map[str
 	if err != nil {
 		return err
 	}
-	var open []*coopfed.Motion
+	var open, discussed []*coopfed.Motion
 	var outcomes []outcomeRow
 	for _, m := range motions {
 		switch m.State {
+		case coopfed.MotionScheduled:
+			if m.Discussed {
+				discussed = append(discussed, m)
+			}
 		case coopfed.MotionOpen:
 			open = append(open, m)
 		case coopfed.MotionClosed:
 			if len(outcomes) < 5 {
-				outcomes = append(outcomes, outcomeRow{URL: m.IRI, Title: m.Title, Outcome: coopfed.OutcomeWords(m.Outcome)})
+				outcomes = append(outcomes, outcomeRow{URL: m.IRI, Title: m.Title, Outcome: coopfed.OutcomeWords(m.Outcome), Phase: coopfed.PhaseWords(m.Phase)})
 			}
 		}
 	}
-	data["OpenMotions"], data["Outcomes"] = open, outcomes
-	return nil
+	data["OpenMotions"], data["Outcomes"], data["Discussed"] = open, outcomes, discussed
+	return s.coopTasks(ctx, c, data)
 }
 
 // Sizes of the charts, in SVG user units; a chart scales to its

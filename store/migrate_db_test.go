@@ -264,6 +264,39 @@ func newCopyFixture(t *testing.T, clock *testClock) *copyFixture {
 		_, err := tx.CloseMotion(f.closed)
 		return err
 	})
+	// The cycle: the closed motion's tasks (one done), its review and a
+	// follow-up; a motion under discussion, amended, with a member's reply.
+	step(func(tx *Tx) error {
+		task := &coopfed.Task{MotionID: f.closed.ID, Title: "Order rye", OwnerID: ana.ID, DueAt: clock.Now().Add(24 * time.Hour)}
+		if err := tx.AddTask(task); err != nil {
+			return err
+		}
+		if err := tx.AddTask(&coopfed.Task{MotionID: f.closed.ID, Title: "Tell the shop", OwnerID: bo.ID, DueAt: clock.Now().Add(48 * time.Hour)}); err != nil {
+			return err
+		}
+		if _, err := tx.CompleteTask(task.ID, bo.ID); err != nil {
+			return err
+		}
+		if err := tx.SetReviewDate(f.closed, clock.Now()); err != nil {
+			return err
+		}
+		if _, err := tx.StartReview(f.closed, copyHere+"/notes/review-due"); err != nil {
+			return err
+		}
+		if err := tx.PutOutcomeReview(&coopfed.ReviewRecord{MotionID: f.closed.ID, MemberID: ana.ID, Verdict: coopfed.VerdictPartly, Text: "rye ran out"}); err != nil {
+			return err
+		}
+		disc := &coopfed.Motion{IRI: copyHere + "/motions/sunday", CoopID: f.bakery.ID, Title: "Open on Sundays", Text: "Every Sunday", Kind: coopfed.MotionConsent,
+			Options: coopfed.ConsentOptions, Threshold: 0.5, OpensAt: clock.Now().Add(time.Hour), ClosesAt: clock.Now().Add(2 * time.Hour), Discussed: true, FollowUpOf: f.closed.IRI}
+		if err := tx.CreateMotion(disc); err != nil {
+			return err
+		}
+		if err := tx.AmendMotion(disc, &coopfed.Amendment{Text: "Sundays in summer", Note: "summer only"}, ana.ID); err != nil {
+			return err
+		}
+		return tx.PutMotionReply(&coopfed.MotionReply{MotionID: disc.ID, ObjectIRI: copyHere + "/notes/ana-reply", ActorIRI: copyHere + "/coops/bakery", Content: "<p>Summer only</p>",
+			Published: clock.Now(), InReplyTo: disc.IRI, MemberID: ana.ID})
+	})
 
 	// Trades: farm takes bread from bakery (accepted, confirmed by one
 	// side, in both ledgers); a remote offer rejected; credit limits.
@@ -581,6 +614,17 @@ func insertOneOfEach(t *testing.T, s *Store, f *copyFixture) {
 			return err
 		}
 		if err := tx.PutMotionReply(&coopfed.MotionReply{MotionID: mot.ID, ObjectIRI: copyBo + "/notes/new", ActorIRI: copyBo, Content: "new", Published: tx.Now()}); err != nil { // motion_replies
+			return err
+		}
+		if err := tx.AddTask(&coopfed.Task{MotionID: mot.ID, Title: "new", OwnerID: m.ID, DueAt: tx.Now()}); err != nil { // motion_tasks
+			return err
+		}
+		disc := &coopfed.Motion{IRI: copyHere + "/motions/new-discussion", CoopID: c.ID, Title: "new", Text: "new", Kind: coopfed.MotionConsent,
+			Options: coopfed.ConsentOptions, Threshold: 0.5, OpensAt: tx.Now().Add(time.Hour), ClosesAt: tx.Now().Add(2 * time.Hour), Discussed: true}
+		if err := tx.CreateMotion(disc); err != nil {
+			return err
+		}
+		if err := tx.AmendMotion(disc, &coopfed.Amendment{Text: "newer"}, m.ID); err != nil { // motion_amendments
 			return err
 		}
 		tr := &coopfed.Trade{IRI: copyHere + "/offers/new", ListingIRI: l.IRI, ListingKind: l.Kind, ListingTitle: l.Title, ProposerIRI: copyMill,

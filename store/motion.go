@@ -13,7 +13,9 @@ import (
 )
 
 const motionColumns = `id, iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, eligible,
-	outcome, outcome_text, outcome_iri, closed_at, last_tally_update, next_tally_update, created_at, decision, method, dots`
+	outcome, outcome_text, outcome_iri, closed_at, last_tally_update, next_tally_update, created_at, decision, method, dots,
+	phase, discussed, review_at, reminded_at, review_iri,
+	COALESCE((SELECT p.iri FROM motion_follow_ups f JOIN motions p ON p.id = f.motion_id WHERE f.follow_up_id = motions.id), '')`
 
 func scanMotion(row interface{ Scan(...any) error }) (*coopfed.Motion, error) {
 	var m coopfed.Motion
@@ -21,10 +23,15 @@ func scanMotion(row interface{ Scan(...any) error }) (*coopfed.Motion, error) {
 	var opens, closes, created int64
 	var closed, last, next sql.NullInt64
 	var decision string
+	var discussed int
+	var review, reminded sql.NullInt64
 	if err := row.Scan(&m.ID, &m.IRI, &m.CoopID, &m.Title, &m.Text, &m.Kind, &options, &m.Quorum, &m.Threshold, &opens, &closes,
-		&m.State, &m.Eligible, &m.Outcome, &m.OutcomeText, &m.OutcomeIRI, &closed, &last, &next, &created, &decision, &m.Method, &m.Dots); err != nil {
+		&m.State, &m.Eligible, &m.Outcome, &m.OutcomeText, &m.OutcomeIRI, &closed, &last, &next, &created, &decision, &m.Method, &m.Dots,
+		&m.Phase, &discussed, &review, &reminded, &m.ReviewIRI, &m.FollowUpOf); err != nil {
 		return nil, err
 	}
+	m.Discussed = discussed == 1
+	m.ReviewAt, m.RemindedAt = fromNullMS(review), fromNullMS(reminded)
 	if decision != "" {
 		m.Kind = decision
 	}
@@ -55,13 +62,28 @@ func (tx *Tx) CreateMotion(m *coopfed.Motion) error {
 	if err != nil {
 		return err
 	}
-	m.State, m.CreatedAt = coopfed.MotionScheduled, tx.now
+	m.State, m.CreatedAt, m.Phase = coopfed.MotionScheduled, tx.now, coopfed.PhaseDiscussion
 	shape, decision := ballotShape(m.Kind)
-	m.ID, _, err = tx.insertID(`INSERT INTO motions (iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, created_at, decision, method, dots)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.IRI, m.CoopID, m.Title, m.Text, shape, string(options), m.Quorum, m.Threshold, ms(m.OpensAt), ms(m.ClosesAt), m.State, ms(m.CreatedAt), decision, m.Method, m.Dots)
+	discussed := 0
+	if m.Discussed {
+		discussed = 1
+	}
+	var review any
+	if m.ReviewAt != nil {
+		review = ms(*m.ReviewAt)
+	}
+	m.ID, _, err = tx.insertID(`INSERT INTO motions (iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, created_at, decision, method, dots, phase, discussed, review_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.IRI, m.CoopID, m.Title, m.Text, shape, string(options), m.Quorum, m.Threshold, ms(m.OpensAt), ms(m.ClosesAt), m.State, ms(m.CreatedAt), decision, m.Method, m.Dots,
+		m.Phase, discussed, review)
 	if err != nil {
 		return fmt.Errorf("store: create motion: %w", err)
+	}
+	if m.FollowUpOf != "" {
+		if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO motion_follow_ups (follow_up_id, motion_id, created_at) SELECT ?, id, ? FROM motions WHERE iri = ?`,
+			m.ID, ms(tx.now), m.FollowUpOf); err != nil {
+			return fmt.Errorf("store: follow-up: %w", err)
+		}
 	}
 	return nil
 }
@@ -70,7 +92,7 @@ func (tx *Tx) CreateMotion(m *coopfed.Motion) error {
 // its eligible voters, a snapshot later membership changes do not touch.
 // It reports false when the motion was not scheduled (already opened).
 func (tx *Tx) OpenMotion(m *coopfed.Motion) (bool, error) {
-	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE motions SET state = 'open' WHERE id = ? AND state = 'scheduled'`, m.ID)
+	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE motions SET state = 'open', phase = 'voting' WHERE id = ? AND state = 'scheduled'`, m.ID)
 	if err != nil {
 		return false, fmt.Errorf("store: open motion: %w", err)
 	}
@@ -86,7 +108,7 @@ func (tx *Tx) OpenMotion(m *coopfed.Motion) (bool, error) {
 	if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE motions SET eligible = ? WHERE id = ?`, m.Eligible, m.ID); err != nil {
 		return false, err
 	}
-	m.State = coopfed.MotionOpen
+	m.State, m.Phase = coopfed.MotionOpen, coopfed.PhaseVoting
 	return true, nil
 }
 
@@ -492,7 +514,7 @@ func (tx *Tx) TallySent(motionID int64) error {
 // CloseMotion records a motion's outcome. It reports false when the motion
 // was not open (closed by someone else first), so a motion closes once.
 func (tx *Tx) CloseMotion(m *coopfed.Motion) (bool, error) {
-	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE motions SET state = 'closed', outcome = ?, outcome_text = ?, outcome_iri = ?, closed_at = ?, next_tally_update = NULL
+	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE motions SET state = 'closed', phase = 'outcome', outcome = ?, outcome_text = ?, outcome_iri = ?, closed_at = ?, next_tally_update = NULL
 		WHERE id = ? AND state = 'open'`, m.Outcome, m.OutcomeText, m.OutcomeIRI, ms(tx.now), m.ID)
 	if err != nil {
 		return false, fmt.Errorf("store: close motion: %w", err)
@@ -500,7 +522,7 @@ func (tx *Tx) CloseMotion(m *coopfed.Motion) (bool, error) {
 	n, _ := res.RowsAffected()
 	if n == 1 {
 		now := tx.now
-		m.State, m.ClosedAt = coopfed.MotionClosed, &now
+		m.State, m.ClosedAt, m.Phase = coopfed.MotionClosed, &now, coopfed.PhaseOutcome
 	}
 	return n == 1, nil
 }
@@ -520,13 +542,15 @@ func (tx *Tx) ExtendMotion(m *coopfed.Motion, closesAt time.Time) error {
 
 // DueMotions returns the ids of motions the governance job must act on at
 // now: scheduled ones whose voting opens, open ones past their deadline,
-// and open ones whose debounced tally Update is due.
+// open ones whose debounced tally Update is due, and closed ones whose
+// review date came.
 func (s *Store) DueMotions(ctx context.Context, now time.Time) ([]int64, error) {
 	t := ms(now)
 	rows, err := s.read.QueryContext(ctx, `SELECT id FROM motions WHERE state = 'scheduled' AND opens_at <= ?
 		UNION SELECT id FROM motions WHERE state = 'open' AND closes_at <= ?
 		UNION SELECT id FROM motions WHERE next_tally_update IS NOT NULL AND next_tally_update <= ?
-		ORDER BY 1`, t, t, t)
+		UNION SELECT id FROM motions WHERE reminded_at IS NULL AND review_at IS NOT NULL AND review_at <= ? AND state = 'closed'
+		ORDER BY 1`, t, t, t, t)
 	if err != nil {
 		return nil, fmt.Errorf("store: due motions: %w", err)
 	}
@@ -549,10 +573,14 @@ func (tx *Tx) PutMotionReply(r *coopfed.MotionReply) error {
 	if r.Updated != nil {
 		updated = ms(*r.Updated)
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO motion_replies (motion_id, object_iri, actor_iri, content, url, published, updated) VALUES (?, ?, ?, ?, ?, ?, ?)
+	var member any
+	if r.MemberID != 0 {
+		member = r.MemberID
+	}
+	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO motion_replies (motion_id, object_iri, actor_iri, content, url, published, updated, in_reply_to, member_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (object_iri) DO UPDATE SET content = excluded.content, url = excluded.url, updated = excluded.updated
 		WHERE motion_replies.actor_iri = excluded.actor_iri`,
-		r.MotionID, r.ObjectIRI, r.ActorIRI, r.Content, r.URL, ms(r.Published), updated)
+		r.MotionID, r.ObjectIRI, r.ActorIRI, r.Content, r.URL, ms(r.Published), updated, r.InReplyTo, member)
 	if err != nil {
 		return fmt.Errorf("store: motion reply: %w", err)
 	}
@@ -573,7 +601,8 @@ func (tx *Tx) DeleteMotionReplies(actorIRI, objectIRI string) error {
 
 // MotionReplies returns a motion's discussion, oldest first.
 func (s *Store) MotionReplies(ctx context.Context, motionID int64) ([]*coopfed.MotionReply, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, motion_id, object_iri, actor_iri, content, url, published, updated FROM motion_replies WHERE motion_id = ? ORDER BY published, id`, motionID)
+	rows, err := s.read.QueryContext(ctx, `SELECT r.id, r.motion_id, r.object_iri, r.actor_iri, r.content, r.url, r.published, r.updated, r.in_reply_to, COALESCE(r.member_id, 0), COALESCE(m.username, '')
+		FROM motion_replies r LEFT JOIN members m ON m.id = r.member_id WHERE r.motion_id = ? ORDER BY r.published, r.id`, motionID)
 	if err != nil {
 		return nil, fmt.Errorf("store: motion replies: %w", err)
 	}
@@ -583,7 +612,7 @@ func (s *Store) MotionReplies(ctx context.Context, motionID int64) ([]*coopfed.M
 		var r coopfed.MotionReply
 		var published int64
 		var updated sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.MotionID, &r.ObjectIRI, &r.ActorIRI, &r.Content, &r.URL, &published, &updated); err != nil {
+		if err := rows.Scan(&r.ID, &r.MotionID, &r.ObjectIRI, &r.ActorIRI, &r.Content, &r.URL, &published, &updated, &r.InReplyTo, &r.MemberID, &r.Member); err != nil {
 			return nil, err
 		}
 		r.Published, r.Updated = fromMS(published), fromNullMS(updated)

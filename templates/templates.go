@@ -45,6 +45,22 @@ var funcs = template.FuncMap{
 	// html marks sanitised HTML as safe; only values produced by the
 	// sanitize package or by sanitize.Text may be passed to it.
 	"html": func(s string) template.HTML { return template.HTML(s) },
+	// dict builds a map from key, value pairs, to pass several values to
+	// a template that calls itself (a threaded discussion).
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
 }
 
 // Parse parses each page with the layout.
