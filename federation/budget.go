@@ -1090,6 +1090,11 @@ func (k budgetKind) applyRound(ctx context.Context, in *incoming, j *budgetJSON)
 			What: sanitize.PlainText(bj.What), Why: sanitize.PlainText(bj.Why), Asked: bj.AmountAsked, NeededBy: parseTime(bj.NeededBy),
 			PaymentLinks: paymentLinksOf(bj.Attachment), Allocated: max(bj.Allocated, 0), Votes: bj.Votes, Funded: bj.Funded, FundedAmount: bj.FundedAmount}
 		b.Normalize()
+		// Why: pages show payment links as links; only those that pass
+		// the rules of a coop's own links (https, payto) are kept.
+		if e, ok := b.Validate(nil).(*coopfed.Error); ok && e.Fields["payment_links"] != "" {
+			b.PaymentLinks = nil
+		}
 		if err := in.tx.PutBucketCopy(b); err != nil {
 			return err
 		}
