@@ -490,6 +490,11 @@ func (f *Federation) EditBucket(ctx context.Context, c *coopfed.Coop, bucketIRI 
 	if err != nil {
 		return nil, err
 	}
+	// Why: a bucket keeps the terms it was given money on; the store
+	// checks again inside the transaction.
+	if b.Funded || b.Fundable() || r.State != coopfed.RoundOpen {
+		return nil, coopfed.Errorf(coopfed.ECONFLICT, "the bucket is funded or its round is closed: it can no longer be changed")
+	}
 	b.Title, b.What, b.Why, b.Asked, b.NeededBy, b.PaymentLinks = p.Title, p.What, p.Why, p.Asked, p.NeededBy, p.PaymentLinks
 	b.Normalize()
 	if err := b.Validate(r); err != nil {
@@ -539,6 +544,11 @@ func (f *Federation) Allocate(ctx context.Context, c *coopfed.Coop, roundIRI, bu
 	}
 	if b.RoundID != r.ID {
 		return nil, coopfed.Errorf(coopfed.ENOTFOUND, "the bucket is not in this round")
+	}
+	// Why before the owner's inbox is looked up: a refused allocation
+	// must not reach out to the network or refresh anything.
+	if !r.OpenAt(f.now()) {
+		return nil, coopfed.Errorf(coopfed.ECONFLICT, "the round closed for allocations at %s", r.ClosesAt.UTC().Format(time.RFC3339))
 	}
 	var inbox string
 	if !r.Local() {
