@@ -644,7 +644,10 @@ func (f *Federation) closeRound(ctx context.Context, tx *store.Tx, c *coopfed.Co
 	if err != nil {
 		return err
 	}
-	if r.Model == coopfed.BudgetMotion && r.State == coopfed.RoundOpen && len(buckets) > 0 {
+	// A motion round whose vote would already be over (the instance was
+	// down through it) closes unfunded rather than hold a vote nobody
+	// could take part in.
+	if r.Model == coopfed.BudgetMotion && r.State == coopfed.RoundOpen && len(buckets) > 0 && r.VotingClosesAt.After(tx.Now()) {
 		return f.openFundingMotion(ctx, tx, c, r, buckets)
 	}
 	if r.Model == coopfed.BudgetAllocate {
@@ -682,7 +685,9 @@ func fundingOption(i int, b *coopfed.Bucket) string {
 // one option per bucket (the first MaxMotionOptions proposed), each
 // member approving the buckets they would fund.
 func (f *Federation) openFundingMotion(ctx context.Context, tx *store.Tx, c *coopfed.Coop, r *coopfed.BudgetRound, buckets []*coopfed.Bucket) error {
-	m := &coopfed.Motion{CoopID: c.ID, Title: "Funding: " + r.Title, Kind: coopfed.MotionMultiple, OpensAt: tx.Now(), ClosesAt: r.VotingClosesAt,
+	// The threshold is the motion machinery's; the funding itself goes by
+	// the order of votes (coopfed.FundByVotes), whatever the outcome says.
+	m := &coopfed.Motion{CoopID: c.ID, Title: "Funding: " + r.Title, Kind: coopfed.MotionMultiple, OpensAt: tx.Now(), ClosesAt: r.VotingClosesAt, Threshold: 0.5,
 		Text: fmt.Sprintf("Approve the buckets you would fund from %s. They are funded in order of votes while the pot lasts. Round: %s", r.Amount(r.Pot), r.IRI)}
 	for i, b := range buckets {
 		if i == coopfed.MaxMotionOptions {
@@ -692,6 +697,9 @@ func (f *Federation) openFundingMotion(ctx context.Context, tx *store.Tx, c *coo
 	}
 	if len(m.Options) < 2 {
 		m.Options = append(m.Options, "Fund none")
+	}
+	if t := []rune(m.Title); len(t) > coopfed.MaxMotionTitle {
+		m.Title = string(t[:coopfed.MaxMotionTitle-1]) + "…"
 	}
 	m.Normalize()
 	if err := m.Validate(tx.Now()); err != nil {

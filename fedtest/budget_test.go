@@ -327,3 +327,64 @@ func TestBudgetRoundAcrossInstances(t *testing.T) {
 		t.Errorf("spend row: %q", spend)
 	}
 }
+
+// A motion round (Platform6): at the deadline for buckets the round's
+// coop opens a multiple-choice funding motion over the buckets; members
+// vote; when the motion closes the buckets are funded in order of votes
+// while the pot lasts, one too large for what is left passed over, and a
+// following instance shows the same.
+func TestBudgetMotionRound(t *testing.T) {
+	clock := &skewClock{}
+	a := fedtest.Start(t, fedtest.Options{Coop: "mill", Now: clock.Now, TallyDebounce: time.Millisecond})
+	b := fedtest.Start(t, fedtest.Options{Coop: "bakery", Now: clock.Now})
+	for _, m := range []string{"ana", "bo", "cy"} {
+		addMember(t, a, m)
+	}
+	b.Follow(t, a)
+	now := clock.Now().UTC().Truncate(time.Second)
+	var opened roundView
+	if st := a.API(t, http.MethodPost, "/api/v1/coops/mill/budgets", map[string]any{
+		"title": "Tools", "pot": "100", "currency": "EUR", "model": "motion",
+		"closes_at": now.Add(20 * time.Minute).Format(time.RFC3339), "voting_closes_at": now.Add(40 * time.Minute).Format(time.RFC3339),
+	}, &opened); st != http.StatusCreated {
+		t.Fatalf("open round: %d", st)
+	}
+	fedtest.Eventually(t, 10*time.Second, "B knows the round", func() bool { _, ok := roundOn(t, b, opened.IRI); return ok })
+	for _, bk := range []struct {
+		inst         *fedtest.Instance
+		title, asked string
+	}{{a, "Lathe", "60"}, {b, "Mixer", "50"}, {a, "Saw", "30"}} {
+		if st, msg := apiCall(t, bk.inst, http.MethodPost, "/api/v1/coops/"+bk.inst.Coop.Name+"/buckets", map[string]any{"round": opened.IRI, "title": bk.title, "asked": bk.asked}); st != http.StatusCreated {
+			t.Fatalf("bucket %s: %d %s", bk.title, st, msg)
+		}
+		fedtest.Eventually(t, 10*time.Second, "A has "+bk.title, func() bool { r, _ := roundOn(t, a, opened.IRI); return r.bucket(bk.title).IRI != "" })
+	}
+	if st, msg := apiCall(t, a, http.MethodPost, "/api/v1/coops/mill/allocations", map[string]any{"round": opened.IRI, "bucket": "x", "member": "ana", "amount": "1"}); st != http.StatusConflict || !strings.Contains(msg, "members vote on the buckets") {
+		t.Errorf("allocation in a motion round: %d %s", st, msg)
+	}
+
+	clock.Advance(25 * time.Minute)
+	var motion string
+	fedtest.Eventually(t, 10*time.Second, "the funding motion opens", func() bool {
+		var r struct{ State, Motion string }
+		fedtest.GetJSON(t, fmt.Sprintf("%s/api/v1/budgets/%d", a.URL, opened.ID), &r)
+		motion = r.Motion
+		return r.State == coopfed.RoundVoting && motion != ""
+	})
+	votes := map[string][]string{"ana": {"1. Lathe", "2. Mixer", "3. Saw"}, "bo": {"1. Lathe", "2. Mixer"}, "cy": {"1. Lathe"}}
+	for member, choices := range votes {
+		if st, msg := apiCall(t, a, http.MethodPost, "/api/v1/motions/vote?id="+motion, map[string]any{"member": member, "choices": choices}); st != http.StatusOK && st != http.StatusAccepted && st != http.StatusNoContent {
+			t.Fatalf("%s votes: %d %s", member, st, msg)
+		}
+	}
+	clock.Advance(20 * time.Minute)
+	// Lathe (3 votes) takes 60 of the 100; Mixer (2) asks 50, more than
+	// the 40 left, and is passed over; Saw (1) takes 30.
+	want := "closed Lathe=true:6000/0 Mixer=false:0/0 Saw=true:3000/0"
+	for _, inst := range []*fedtest.Instance{a, b} {
+		fedtest.Eventually(t, 15*time.Second, inst.Coop.Name+" shows the funded buckets", func() bool {
+			r, _ := roundOn(t, inst, opened.IRI)
+			return r.funded() == want
+		})
+	}
+}

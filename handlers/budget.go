@@ -597,10 +597,10 @@ func allocationChart(rd *coopfed.BudgetRound, buckets []*coopfed.Bucket) templat
 	for _, b := range buckets {
 		v := b.Allocated
 		if rd.Model == coopfed.BudgetMotion {
-			bars = append(bars, chartBar{Name: b.Title, Value: float64(b.Votes), Text: strconv.FormatInt(b.Votes, 10) + " votes"})
+			bars = append(bars, chartBar{Name: b.Title, Value: float64(b.Votes), Text: strconv.FormatInt(b.Votes, 10)})
 			continue
 		}
-		bars = append(bars, chartBar{Name: b.Title, Value: float64(v), Text: coopfed.FormatAmount(v, rd.Decimals) + " of " + coopfed.FormatAmount(b.Asked, rd.Decimals)})
+		bars = append(bars, chartBar{Name: b.Title, Value: float64(v), Text: coopfed.FormatAmount(v, rd.Decimals)})
 	}
 	label := "Allocations per bucket, in " + rd.Currency
 	if rd.Model == coopfed.BudgetMotion {
