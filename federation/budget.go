@@ -1067,18 +1067,18 @@ func (k budgetKind) applyRound(ctx context.Context, in *incoming, j *budgetJSON)
 		return err
 	}
 	pot, _ := j.Pot.Int64()
-	r := &coopfed.BudgetRound{IRI: in.objectID, OwnerIRI: in.signer.IRI, Title: sanitize.PlainText(string(in.object.Name)), Pot: pot,
-		Currency: j.Currency, Decimals: min(max(j.Decimals, 0), 4), Model: j.BudgetModel, Share: j.Share, Allocators: j.Allocators,
+	r := &coopfed.BudgetRound{IRI: in.objectID, OwnerIRI: in.signer.IRI, Title: clip(sanitize.PlainText(string(in.object.Name)), coopfed.MaxRoundTitle), Pot: pot,
+		Currency: j.Currency, Decimals: min(max(j.Decimals, 0), 4), Model: j.BudgetModel, Share: max(j.Share, 0), Allocators: max(j.Allocators, 0),
 		ClosesAt: parseTime(string(in.object.EndTime)), VotingClosesAt: parseTime(j.VotingEndTime), State: j.RoundState,
 		ClosedAt: parseTime(j.Closed), MotionIRI: j.FundingMotion, Created: parseTime(in.object.Published)}
-	r.Description = sanitize.PlainText(j.Description)
+	r.Description = clip(sanitize.PlainText(j.Description), coopfed.MaxRoundText)
 	for _, a := range j.AllocatorCoops {
 		r.AllocatorCoops = append(r.AllocatorCoops, coopfed.AllocatorCoop{Coop: a.Coop, Members: a.Members})
 	}
 	if r.State != coopfed.RoundVoting && r.State != coopfed.RoundClosed {
 		r.State = coopfed.RoundOpen
 	}
-	if r.Pot <= 0 || !coopfed.ValidCurrency(r.Currency) || r.ClosesAt.IsZero() {
+	if r.Pot <= 0 || r.Pot > coopfed.MaxPot || !coopfed.ValidCurrency(r.Currency) || r.ClosesAt.IsZero() || len(r.AllocatorCoops) > coopfed.MaxEligibleCoops+1 {
 		return nil // not a round we can show
 	}
 	cur, err := in.tx.Round(r.IRI)
@@ -1104,10 +1104,21 @@ func (k budgetKind) applyRound(ctx context.Context, in *incoming, j *budgetJSON)
 		if bj.ID == "" || bj.AttributedTo == "" || !SameHost(bj.ID, HostOf(bj.AttributedTo)) || bj.AmountAsked <= 0 {
 			continue
 		}
-		b := &coopfed.Bucket{IRI: bj.ID, RoundID: r.ID, RoundIRI: r.IRI, AuthorIRI: bj.AttributedTo, Title: sanitize.PlainText(bj.Name),
-			What: sanitize.PlainText(bj.What), Why: sanitize.PlainText(bj.Why), Asked: bj.AmountAsked, NeededBy: parseTime(bj.NeededBy),
-			PaymentLinks: paymentLinksOf(bj.Attachment), Allocated: max(bj.Allocated, 0), Votes: bj.Votes, Funded: bj.Funded, FundedAmount: bj.FundedAmount}
+		b := &coopfed.Bucket{IRI: bj.ID, RoundID: r.ID, RoundIRI: r.IRI, AuthorIRI: bj.AttributedTo, Title: clip(sanitize.PlainText(bj.Name), coopfed.MaxBucketTitle),
+			What: clip(sanitize.PlainText(bj.What), coopfed.MaxBucketText), Why: clip(sanitize.PlainText(bj.Why), coopfed.MaxBucketText), Asked: bj.AmountAsked,
+			NeededBy: parseTime(bj.NeededBy), PaymentLinks: paymentLinksOf(bj.Attachment), Allocated: max(bj.Allocated, 0), Votes: max(bj.Votes, 0),
+			Funded: bj.Funded, FundedAmount: min(max(bj.FundedAmount, 0), bj.AmountAsked)}
 		b.Normalize()
+		if in.f.iris.IsLocal(b.IRI) {
+			// Why: one of our coops' buckets says what its coop wrote;
+			// the round's coop speaks only of its funding.
+			cur, err := in.tx.Bucket(b.IRI)
+			if err != nil || cur.RoundID != r.ID {
+				continue
+			}
+			cur.Allocated, cur.Votes, cur.Funded, cur.FundedAmount = b.Allocated, b.Votes, b.Funded, b.FundedAmount
+			b = cur
+		}
 		// Why: pages show payment links as links; only those that pass
 		// the rules of a coop's own links (https, payto) are kept.
 		if e, ok := b.Validate(nil).(*coopfed.Error); ok && e.Fields["payment_links"] != "" {
@@ -1126,6 +1137,15 @@ func (k budgetKind) applyRound(ctx context.Context, in *incoming, j *budgetJSON)
 		return in.tx.ReplaceAllocationsCopy(r.ID, allocations)
 	}
 	return nil
+}
+
+// clip cuts s to at most n characters: a peer's text is kept within our
+// own limits.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 func (k budgetKind) deleted(ctx context.Context, in *incoming) error { return nil }

@@ -287,6 +287,9 @@ func TestBudgetRoundAcrossInstances(t *testing.T) {
 	}
 
 	refused("allocation after the deadline", http.StatusConflict, "the round closed for allocations", allocate(a, "bo", milkA.IRI, "1"))
+	refused("remote allocation after the deadline", http.StatusConflict, "the round closed for allocations",
+		post(rogue, allocation(rogue, 4, round, milkA.IRI, rogue.IRI+"/members/rex", 100)))
+	refused("allocation through B after the deadline", http.StatusConflict, "the round closed for allocations", allocate(b, "cy", milkA.IRI, "1"))
 	onB, _ := roundOn(t, b, round)
 	refused("bucket edited after funding", http.StatusConflict, "the bucket is funded or its round is closed: it can no longer be changed", func() (int, string) {
 		return apiCall(t, b, http.MethodPatch, fmt.Sprintf("/api/v1/coops/bakery/buckets/%d", onB.bucket("Oven repair").ID),
