@@ -55,6 +55,11 @@ const (
 	MaxPot           = int64(1) << 50
 	MaxEligibleCoops = 20
 	MaxSpendNote     = 500
+	// MaxRoundBuckets and MaxRoundAllocations keep a closed round's
+	// document, which lists every bucket and allocation, well under the
+	// 1 MiB that inboxes take (about 650 KiB at both limits).
+	MaxRoundBuckets     = 50
+	MaxRoundAllocations = 3000
 )
 
 // AllocatorCoop is a coop whose members allocate in a round, with how

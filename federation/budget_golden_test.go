@@ -2,6 +2,8 @@ package federation
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +114,40 @@ func TestBudgetGolden(t *testing.T) {
 	if act.Object.Amount != 2500 || act.Object.Target == "" || !coopfed.MemberOf(act.Object.Allocator, e.f.iris.Coop(e.coop.Name)) {
 		t.Errorf("the allocation reads back as %+v", act.Object)
 	}
+}
+
+// BenchmarkRoundClosedDocument builds and serialises the Update of a
+// closed round with 50 buckets and 2000 allocations (200 members giving to
+// 10 buckets each), and reports its size against the 1 MiB inbox limit.
+//
+//	go test -tags sqlite_fts5 -run '^$' -bench RoundClosedDocument ./federation
+func BenchmarkRoundClosedDocument(b *testing.B) {
+	e := newGoldenEnv(b)
+	self := e.f.iris.Coop(e.coop.Name)
+	r := &coopfed.BudgetRound{IRI: e.f.iris.Round("bench"), OwnerIRI: self, Title: "Fund", Pot: 5000000, Currency: "EUR", Decimals: 2,
+		Model: coopfed.BudgetAllocate, AllocatorCoops: []coopfed.AllocatorCoop{{Coop: self, Members: 200}}, Allocators: 200, Share: 25000,
+		ClosesAt: e.clock(), State: coopfed.RoundClosed, ClosedAt: e.clock(), Created: e.clock()}
+	var buckets []*coopfed.Bucket
+	var allocations []*coopfed.Allocation
+	for i := range 50 {
+		buckets = append(buckets, &coopfed.Bucket{ID: int64(i + 1), IRI: e.f.iris.Bucket("b" + strconv.Itoa(i)), AuthorIRI: self, Title: "Bucket " + strconv.Itoa(i),
+			What: strings.Repeat("what ", 40), Why: strings.Repeat("why ", 40), Asked: 100000, Allocated: 100000, Funded: true, FundedAmount: 100000})
+	}
+	for m := range 200 {
+		for k := range 10 {
+			allocations = append(allocations, &coopfed.Allocation{BucketID: int64((m+k)%50 + 1), AllocatorIRI: coopfed.MemberIRI(self, "member"+strconv.Itoa(m)),
+				CoopIRI: self, Amount: 2500})
+		}
+	}
+	now := e.clock()
+	var size int
+	b.ResetTimer()
+	for range b.N {
+		body, err := Marshal(withContext(e.f.roundNote(r, buckets, allocations, &now), budgetContext))
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(body)
+	}
+	b.ReportMetric(float64(size), "bytes/doc")
 }

@@ -238,6 +238,13 @@ func (tx *Tx) InsertBucket(b *coopfed.Bucket) error {
 		b.Created = tx.now
 	}
 	b.Updated = tx.now
+	var n int64
+	if err := tx.tx.QueryRowContext(tx.ctx, `SELECT COUNT(*) FROM budget_buckets WHERE round_id = ?`, b.RoundID).Scan(&n); err != nil {
+		return fmt.Errorf("store: insert bucket: %w", err)
+	}
+	if n >= coopfed.MaxRoundBuckets {
+		return coopfed.Errorf(coopfed.ECONFLICT, "the round has its most buckets, %d", coopfed.MaxRoundBuckets)
+	}
 	id, inserted, err := tx.insertID(`INSERT INTO budget_buckets (iri, round_id, author_iri, title, what, why, asked, needed_by, payment_links,
 		allocated, votes, funded, funded_amount, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		b.IRI, b.RoundID, b.AuthorIRI, b.Title, b.What, b.Why, b.Asked, msOrZero(b.NeededBy), linksJSON(b.PaymentLinks), b.Allocated, b.Votes,
@@ -365,6 +372,13 @@ func (s *Store) Buckets(ctx context.Context, roundID int64) ([]*coopfed.Bucket, 
 func (tx *Tx) Allocate(a *coopfed.Allocation, share, seats int64) (bool, error) {
 	if a.Created.IsZero() {
 		a.Created = tx.now
+	}
+	var n int64
+	if err := tx.tx.QueryRowContext(tx.ctx, `SELECT COUNT(*) FROM budget_allocations WHERE round_id = ?`, a.RoundID).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: allocate: %w", err)
+	}
+	if n >= coopfed.MaxRoundAllocations {
+		return false, coopfed.Errorf(coopfed.ECONFLICT, "the round holds its most allocations, %d", coopfed.MaxRoundAllocations)
 	}
 	id, inserted, err := tx.insertID(`INSERT INTO budget_allocations (round_id, bucket_id, allocator_iri, coop_iri, amount, activity_iri, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, a.RoundID, a.BucketID, a.AllocatorIRI, a.CoopIRI, a.Amount, a.ActivityIRI, ms(a.Created))
