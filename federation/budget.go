@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -259,7 +260,7 @@ func (f *Federation) remoteMembers(ctx context.Context, coopIRI string) (int64, 
 	var c struct {
 		TotalItems int64 `json:"totalItems"`
 	}
-	if json.Unmarshal(body, &c) != nil || c.TotalItems < 0 {
+	if decodeJSON(body, &c) != nil || c.TotalItems < 0 {
 		return 0, coopfed.Errorf(coopfed.EUNAVAILABLE, "%s serves no members collection", coopIRI)
 	}
 	return c.TotalItems, nil
@@ -806,7 +807,7 @@ func paymentLinksOf(raw json.RawMessage) []coopfed.PaymentLink {
 	var att []struct {
 		Type, Name, Href, Rel string
 	}
-	if len(raw) == 0 || json.Unmarshal(raw, &att) != nil {
+	if len(raw) == 0 || decodeJSON(raw, &att) != nil {
 		return nil
 	}
 	var out []coopfed.PaymentLink
@@ -818,12 +819,28 @@ func paymentLinksOf(raw json.RawMessage) []coopfed.PaymentLink {
 	return out
 }
 
+// decode reads the budget terms of an object that may be a round, a
+// bucket or an allocation. Why the cheap tests first: every object a peer
+// creates or updates is offered here, and most are Notes of no budget.
 func (k budgetKind) decode(in *incoming) (*budgetJSON, bool) {
 	if in.object == nil {
 		return nil, false
 	}
+	switch in.object.Type.Main() {
+	case "Allocation":
+	case "Page":
+		if len(in.object.Context) == 0 {
+			return nil, false
+		}
+	case "Note":
+		if !bytes.Contains(in.act.Object, []byte(`"budgetModel"`)) {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
 	var j budgetJSON
-	if json.Unmarshal(in.act.Object, &j) != nil {
+	if decodeJSON(in.act.Object, &j) != nil {
 		return nil, false
 	}
 	return &j, true
