@@ -683,7 +683,7 @@ func fundingOption(i int, b *coopfed.Bucket) string {
 }
 
 // openFundingMotion opens the multiple-choice motion of a motion round:
-// one option per bucket (the first MaxMotionOptions proposed), each
+// one option per bucket, each
 // member approving the buckets they would fund.
 func (f *Federation) openFundingMotion(ctx context.Context, tx *store.Tx, c *coopfed.Coop, r *coopfed.BudgetRound, buckets []*coopfed.Bucket) error {
 	// The threshold is the motion machinery's; the funding itself goes by
@@ -691,10 +691,7 @@ func (f *Federation) openFundingMotion(ctx context.Context, tx *store.Tx, c *coo
 	m := &coopfed.Motion{CoopID: c.ID, Title: "Funding: " + r.Title, Kind: coopfed.MotionMultiple, OpensAt: tx.Now(), ClosesAt: r.VotingClosesAt, Threshold: 0.5,
 		Text: fmt.Sprintf("Approve the buckets you would fund from %s. They are funded in order of votes while the pot lasts. Round: %s", r.Amount(r.Pot), r.IRI)}
 	for i, b := range buckets {
-		if i == coopfed.MaxMotionOptions {
-			break
-		}
-		m.Options = append(m.Options, fundingOption(i, b))
+		m.Options = append(m.Options, fundingOption(i, b)) // at most MaxMotionOptions: InsertBucket sees to it
 	}
 	if len(m.Options) < 2 {
 		m.Options = append(m.Options, "Fund none")

@@ -239,11 +239,19 @@ func (tx *Tx) InsertBucket(b *coopfed.Bucket) error {
 	}
 	b.Updated = tx.now
 	var n int64
-	if err := tx.tx.QueryRowContext(tx.ctx, `SELECT COUNT(*) FROM budget_buckets WHERE round_id = ?`, b.RoundID).Scan(&n); err != nil {
-		return fmt.Errorf("store: insert bucket: %w", err)
+	var model string
+	if err := tx.tx.QueryRowContext(tx.ctx, `SELECT (SELECT COUNT(*) FROM budget_buckets WHERE round_id = ?), model FROM budget_rounds WHERE id = ?`,
+		b.RoundID, b.RoundID).Scan(&n, &model); err != nil {
+		return notFound("round", err)
 	}
-	if n >= coopfed.MaxRoundBuckets {
-		return coopfed.Errorf(coopfed.ECONFLICT, "the round has its most buckets, %d", coopfed.MaxRoundBuckets)
+	// Why: a motion round's vote has one option per bucket, and a motion
+	// takes at most MaxMotionOptions.
+	limit := int64(coopfed.MaxRoundBuckets)
+	if model == coopfed.BudgetMotion {
+		limit = coopfed.MaxMotionOptions
+	}
+	if n >= limit {
+		return coopfed.Errorf(coopfed.ECONFLICT, "the round has its most buckets, %d", limit)
 	}
 	id, inserted, err := tx.insertID(`INSERT INTO budget_buckets (iri, round_id, author_iri, title, what, why, asked, needed_by, payment_links,
 		allocated, votes, funded, funded_amount, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,

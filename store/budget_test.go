@@ -72,3 +72,32 @@ func TestAllocateLimits(t *testing.T) {
 		t.Errorf("ana spent %d, want 10000", spent)
 	}
 }
+
+// A round takes at most MaxRoundBuckets buckets, a motion round
+// MaxMotionOptions (one option of its funding motion each).
+func TestBucketLimits(t *testing.T) {
+	clock := newTestClock()
+	s := openTestStore(t, clock)
+	c := createTestCoop(t, s, "mill")
+	for _, tt := range []struct {
+		model string
+		limit int
+	}{{coopfed.BudgetAllocate, coopfed.MaxRoundBuckets}, {coopfed.BudgetMotion, coopfed.MaxMotionOptions}} {
+		t.Run(tt.model, func(t *testing.T) {
+			r := &coopfed.BudgetRound{IRI: "https://here.example/budgets/" + tt.model, CoopID: c.ID, OwnerIRI: "https://here.example/coops/mill",
+				Title: "Fund", Pot: 100, Currency: "EUR", Decimals: 2, Model: tt.model, ClosesAt: clock.Now().Add(time.Hour), State: coopfed.RoundOpen}
+			mustUpdate(t, s, func(tx *Tx) error { return tx.InsertRound(r) })
+			for i := 0; i <= tt.limit; i++ {
+				err := s.Update(context.Background(), func(tx *Tx) error {
+					return tx.InsertBucket(&coopfed.Bucket{IRI: r.IRI + "/b/" + time.Duration(i).String(), RoundID: r.ID, AuthorIRI: r.OwnerIRI, Title: "B", Asked: 1})
+				})
+				if want := i < tt.limit; (err == nil) != want {
+					t.Fatalf("bucket %d: %v", i+1, err)
+				}
+				if i == tt.limit && coopfed.ErrorCode(err) != coopfed.ECONFLICT {
+					t.Fatalf("bucket %d: %v, want a conflict", i+1, err)
+				}
+			}
+		})
+	}
+}
