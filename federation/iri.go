@@ -23,6 +23,11 @@ const (
 	RouteListing       = "/listings/{id}"
 	RouteMotion        = "/motions/{id}"
 	RouteAgreement     = "/agreements/{id}"
+	// Participatory budgets: a round, a bucket proposed to one, and a
+	// member's allocation cast through another instance.
+	RouteRound      = "/budgets/{id}"
+	RouteBucket     = "/buckets/{id}"
+	RouteAllocation = "/allocations/{id}"
 	// RouteMarket is the market's HTML search page; hashtags of listings
 	// link to it, filtered by category or kind.
 	RouteMarket        = "/market"
@@ -171,6 +176,21 @@ func (i *IRIs) Motion(id string) string { return i.path("/motions/" + id) }
 
 // MotionID returns the id in a local motion IRI, or "".
 func (i *IRIs) MotionID(iri string) string { return i.localID(iri, "/motions/") }
+
+// Round returns a local budget round's IRI.
+func (i *IRIs) Round(id string) string { return i.path("/budgets/" + id) }
+
+// RoundID returns the id in a local round IRI, or "".
+func (i *IRIs) RoundID(iri string) string { return i.localID(iri, "/budgets/") }
+
+// Bucket returns a local bucket's IRI.
+func (i *IRIs) Bucket(id string) string { return i.path("/buckets/" + id) }
+
+// BucketID returns the id in a local bucket IRI, or "".
+func (i *IRIs) BucketID(iri string) string { return i.localID(iri, "/buckets/") }
+
+// Allocation returns the IRI of an allocation a local coop cast.
+func (i *IRIs) Allocation(id string) string { return i.path("/allocations/" + id) }
 
 // Agreement returns the IRI of a trade agreement made by a coop of this
 // instance (FEP-0837's Accept result).

@@ -347,6 +347,44 @@ func newCopyFixture(t *testing.T, clock *testClock) *copyFixture {
 		return tx.SetCreditLimit(f.bakery.ID, tr.ProposerIRI, 250000)
 	})
 
+	// A closed budget round of the bakery with a funded bucket, two
+	// allocations (one cast by a remote coop) and a spend; and the copy
+	// of a round of the mill.
+	step(func(tx *Tx) error {
+		r := &coopfed.BudgetRound{IRI: copyHere + "/budgets/1", CoopID: f.bakery.ID, OwnerIRI: copyHere + "/coops/bakery", Title: "Winter fund",
+			Pot: 30000, Currency: "EUR", Decimals: 2, Model: coopfed.BudgetAllocate, AllocatorCoops: []coopfed.AllocatorCoop{{Coop: copyHere + "/coops/bakery", Members: 1}, {Coop: copyMill, Members: 1}},
+			Allocators: 2, Share: 15000, ClosesAt: tx.Now().Add(time.Hour), State: coopfed.RoundOpen}
+		if err := tx.InsertRound(r); err != nil {
+			return err
+		}
+		b := &coopfed.Bucket{IRI: copyMill + "/buckets/1", RoundID: r.ID, AuthorIRI: copyMill, Title: "Oven", Asked: 20000,
+			PaymentLinks: []coopfed.PaymentLink{{Name: "Bank", Href: "payto://iban/DE75512108001245126199"}}}
+		if err := tx.InsertBucket(b); err != nil {
+			return err
+		}
+		for _, a := range []*coopfed.Allocation{
+			{RoundID: r.ID, BucketID: b.ID, AllocatorIRI: copyHere + "/coops/bakery/members/ana", CoopIRI: copyHere + "/coops/bakery", Amount: 15000},
+			{RoundID: r.ID, BucketID: b.ID, AllocatorIRI: copyMill + "/members/mo", CoopIRI: copyMill, Amount: 5000, ActivityIRI: copyMill + "/allocations/1"},
+		} {
+			if _, err := tx.Allocate(a, r.Share, 1); err != nil {
+				return err
+			}
+		}
+		b.Funded, b.FundedAmount = true, 20000
+		if err := tx.SetBucketFunding(b); err != nil {
+			return err
+		}
+		r.State, r.ClosedAt = coopfed.RoundClosed, tx.Now()
+		if _, err := tx.SetRoundState(r, coopfed.RoundOpen); err != nil {
+			return err
+		}
+		if err := tx.InsertSpend(&coopfed.Spend{RoundID: r.ID, BucketID: b.ID, Amount: 20000, Reference: "transfer 1"}); err != nil {
+			return err
+		}
+		return tx.InsertRound(&coopfed.BudgetRound{IRI: copyMill + "/budgets/1", OwnerIRI: copyMill, Title: "Mill fund", Pot: 100, Currency: "credits",
+			Decimals: 4, Model: coopfed.BudgetMotion, ClosesAt: tx.Now().Add(time.Hour), VotingClosesAt: tx.Now().Add(2 * time.Hour), State: coopfed.RoundOpen})
+	})
+
 	// Notifications, one read; reports, one resolved and forwarded.
 	step(func(tx *Tx) error {
 		for _, n := range []*coopfed.Notification{
@@ -637,6 +675,21 @@ func insertOneOfEach(t *testing.T, s *Store, f *copyFixture) {
 		}
 		if err := tx.InsertReview(&coopfed.Review{IRI: copyHere + "/notes/review/new", TradeID: tr.ID, AuthorIRI: copyMill,
 			SubjectIRI: l.ActorIRI, Rating: 3}); err != nil { // reviews
+			return err
+		}
+		r := &coopfed.BudgetRound{IRI: copyHere + "/budgets/new", CoopID: c.ID, OwnerIRI: copyHere + "/coops/newcomer", Title: "New fund", Pot: 100,
+			Currency: "EUR", Decimals: 2, Model: coopfed.BudgetAllocate, Allocators: 1, Share: 100, ClosesAt: tx.Now().Add(time.Hour), State: coopfed.RoundOpen}
+		if err := tx.InsertRound(r); err != nil { // budget_rounds
+			return err
+		}
+		bk := &coopfed.Bucket{IRI: copyHere + "/buckets/new", RoundID: r.ID, AuthorIRI: r.OwnerIRI, Title: "New", Asked: 100}
+		if err := tx.InsertBucket(bk); err != nil { // budget_buckets
+			return err
+		}
+		if _, err := tx.Allocate(&coopfed.Allocation{RoundID: r.ID, BucketID: bk.ID, AllocatorIRI: r.OwnerIRI + "/members/dee", CoopIRI: r.OwnerIRI, Amount: 100}, 100, 1); err != nil { // budget_allocations, budget_allocators
+			return err
+		}
+		if err := tx.InsertSpend(&coopfed.Spend{RoundID: r.ID, BucketID: bk.ID, Amount: 100}); err != nil { // budget_spends
 			return err
 		}
 		g, err := tx.GroupByName("newgroup")
