@@ -27,11 +27,11 @@ const MaxMemberActors = 10
 // member is eligible to vote on the coop's motions. Linked fediverse actors
 // (their Mastodon account, say) let them vote from there.
 type Member struct {
-	ID        int64
-	CoopID    int64
-	Username  string
-	Role      string
-	Actors    []string // linked actor IRIs
+	ID       int64
+	CoopID   int64
+	Username string
+	Role     string
+	Actors   []string // linked actor IRIs
 	// Class is the member's class (MemberClass.Name), "" for none; Kind is
 	// MemberPerson or MemberCoop (whose one actor is the member coop's).
 	Class     string
