@@ -555,7 +555,7 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 	}
 	positions := make([]ballotRow, 0, len(infos))
 	for _, in := range infos {
-		row := ballotRow{Member: in.Username, Reason: in.Reason, Changes: in.Changes}
+		row := ballotRow{Member: in.Username, Reason: in.Reason, Changes: in.Changes, Class: coopfed.ClassWords(in.Class), Coop: in.Kind == coopfed.MemberCoop, Actor: in.Actor}
 		for _, b := range ballots {
 			if b.MemberID == in.MemberID {
 				row.Choices = choiceWords(m, b.Choices, b.Points)
@@ -600,6 +600,7 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 		"Motion": m, "TextHTML": sanitize.Text(m.Text), "Rules": m.RulesText(), "Result": res,
 		"Open": m.State == coopfed.MotionOpen, "Outcome": coopfed.OutcomeWords(m.Outcome),
 		"Chart": tallyChart(m, res), "Discussion": m.State == coopfed.MotionScheduled,
+		"ClassCharts": classCharts(m, res), "ShowClasses": m.ClassCount != coopfed.CountEveryone || len(m.Classes) > 0,
 	}
 	if err := s.cycleData(ctx, r, c, m, replies, data); err != nil {
 		s.error(w, r, err)
@@ -614,6 +615,11 @@ type (
 	ballotRow struct {
 		Member, Choices, Reason string
 		Changes                 int
+		// Class is the member's class at opening; Coop marks a member
+		// coop of a federation, whose actor Actor is.
+		Class string
+		Coop  bool
+		Actor string
 	}
 	voteChangeRow struct {
 		Member, Choices, Reason string
