@@ -135,8 +135,11 @@ func (k mirrorKind) mirror(in *incoming, c *coopfed.Coop) (*coopfed.Motion, stri
 	for _, opt := range options {
 		m.Options = append(m.Options, opt.Name)
 	}
-	if kind := string(o.MotionKind); kind == coopfed.MotionConsent {
+	switch kind := string(o.MotionKind); {
+	case kind == coopfed.MotionConsent:
 		m.Kind, m.Options = coopfed.MotionConsent, nil
+	case kind == coopfed.MotionPoll && m.Kind == coopfed.MotionMultiple, kind == coopfed.MotionAdvice && m.Kind == coopfed.MotionChoice:
+		m.Kind = kind // the same shape of ballot, the finer rules
 	}
 	m.Text = fmt.Sprintf("The federation %s put this motion to its member coops: %s\n\nThis coop's outcome is cast as its vote there when voting here closes.", in.signer.Handle(), in.objectID)
 	m.Normalize()
@@ -160,8 +163,9 @@ func (k mirrorKind) mirror(in *incoming, c *coopfed.Coop) (*coopfed.Motion, stri
 // (a ranking for a ranked motion), or none when the coop decided nothing.
 //   - Consent: carried casts Agree, blocked Block, not carried Disagree,
 //     no quorum Abstain (the coop took part and did not decide).
-//   - Choice and multiple choice: the options that carried; otherwise an
-//     abstention when the motion offers one, else nothing.
+//   - Choice, multiple choice and time poll: the options that carried;
+//     otherwise an abstention when the motion offers one, else nothing.
+//   - Advice: the position most members stated, if one leads alone.
 func mirrorVote(m *coopfed.Motion, r coopfed.Result) []string {
 	if m.Kind == coopfed.MotionConsent {
 		switch r.Outcome {
@@ -176,6 +180,21 @@ func mirrorVote(m *coopfed.Motion, r coopfed.Result) []string {
 	}
 	if r.Outcome == coopfed.OutcomeCarried {
 		return r.Carried
+	}
+	if m.Kind == coopfed.MotionAdvice {
+		lead, best, tied := "", 0, false
+		for _, oc := range r.Options {
+			switch {
+			case oc.Votes > best:
+				lead, best, tied = oc.Name, oc.Votes, false
+			case oc.Votes == best && best > 0:
+				tied = true
+			}
+		}
+		if lead == "" || tied {
+			return nil
+		}
+		return []string{lead}
 	}
 	for _, o := range m.Options {
 		if coopfed.IsAbstention(o) {
