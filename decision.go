@@ -108,6 +108,8 @@ func tallyDecision(m *Motion, eligible int, ballots []Ballot) Result {
 		}
 		r.Voters++
 		counting = append(counting, b)
+		w := b.weight()
+		r.Counted += w
 		for i, c := range b.Choices {
 			j, ok := index[c]
 			if !ok {
@@ -116,21 +118,20 @@ func tallyDecision(m *Motion, eligible int, ballots []Ballot) Result {
 			switch m.Kind {
 			case MotionRanked:
 				if i == 0 {
-					r.Options[j].Votes++
+					r.Options[j].Votes += w
 				}
-				r.Options[j].Points += len(m.Options) - 1 - i
+				r.Options[j].Points += w * (len(m.Options) - 1 - i)
 			case MotionScore:
 				if i < len(b.Points) && b.Points[i] > 0 {
-					r.Options[j].Votes++
-					r.Options[j].Points += b.Points[i]
+					r.Options[j].Votes += w
+					r.Options[j].Points += w * b.Points[i]
 					r.Dots += b.Points[i]
 				}
 			default:
-				r.Options[j].Votes++
+				r.Options[j].Votes += w
 			}
 		}
 	}
-	r.Counted = r.Voters
 	r.QuorumNeeded = int(math.Ceil(m.Quorum*float64(eligible) - epsilon))
 	r.QuorumMet = r.Voters >= r.QuorumNeeded
 	var winner string
@@ -206,17 +207,18 @@ func instantRunoff(m *Motion, ballots []Ballot) ([]Round, string) {
 		round := Round{Number: n}
 		for _, b := range ballots {
 			counted := false
+			w := b.weight()
 			for _, c := range b.Choices {
 				if in[c] {
-					counts[c]++
+					counts[c] += w
 					counted = true
 					break
 				}
 			}
 			if counted {
-				round.Continuing++
+				round.Continuing += w
 			} else {
-				round.Exhausted++
+				round.Exhausted += w
 			}
 		}
 		for _, o := range m.Options {
@@ -406,7 +408,7 @@ func (m *Motion) decisionRules() string {
 		where = " Members vote on their coop dashboard or through the coop's API: a poll vote from elsewhere cannot carry a ranking or dots."
 	}
 	return fmt.Sprintf("%s%s Members of the coop vote; a member may change the vote until the deadline, the latest counts. Quorum: %s of eligible members must vote. Voting closes %s.",
-		kind, where, Percent(m.Quorum), m.ClosesAt.UTC().Format("2 Jan 2006 15:04 UTC"))
+		kind, where, Percent(m.Quorum), m.ClosesAt.UTC().Format("2 Jan 2006 15:04 UTC")) + m.classRules()
 }
 
 // SortedByPoints returns the options from most to fewest points, for

@@ -13,6 +13,13 @@ const (
 	RoleMember = "member"
 )
 
+// Member kinds: a person, or a coop that is a member of a federation (a
+// coop of coops) and votes through its own actor.
+const (
+	MemberPerson = "person"
+	MemberCoop   = "coop"
+)
+
 // MaxMemberActors bounds the fediverse accounts one member may link.
 const MaxMemberActors = 10
 
@@ -20,11 +27,15 @@ const MaxMemberActors = 10
 // member is eligible to vote on the coop's motions. Linked fediverse actors
 // (their Mastodon account, say) let them vote from there.
 type Member struct {
-	ID        int64
-	CoopID    int64
-	Username  string
-	Role      string
-	Actors    []string // linked actor IRIs
+	ID       int64
+	CoopID   int64
+	Username string
+	Role     string
+	Actors   []string // linked actor IRIs
+	// Class is the member's class (MemberClass.Name), "" for none; Kind is
+	// MemberPerson or MemberCoop (whose one actor is the member coop's).
+	Class     string
+	Kind      string
 	CreatedAt time.Time
 }
 
@@ -44,6 +55,11 @@ func (m *Member) Normalize() {
 	m.Role = strings.TrimSpace(m.Role)
 	if m.Role == "" {
 		m.Role = RoleMember
+	}
+	m.Class = strings.ToLower(strings.TrimSpace(m.Class))
+	m.Kind = strings.TrimSpace(m.Kind)
+	if m.Kind == "" {
+		m.Kind = MemberPerson
 	}
 	seen := map[string]bool{}
 	actors := make([]string, 0, len(m.Actors))
@@ -65,6 +81,16 @@ func (m *Member) Validate() error {
 	}
 	if m.Role != RoleAdmin && m.Role != RoleMember {
 		fields["role"] = "admin or member"
+	}
+	switch {
+	case m.Kind != "" && m.Kind != MemberPerson && m.Kind != MemberCoop:
+		fields["kind"] = "person or coop"
+	case m.Kind == MemberCoop && len(m.Actors) != 1:
+		// Why: a member coop votes as one actor, its own; a second
+		// account would let someone else cast the coop's vote.
+		fields["actors"] = "a member coop has exactly one account: the coop's actor"
+	case m.Kind == MemberCoop && m.Role == RoleAdmin:
+		fields["role"] = "a member coop cannot be an admin"
 	}
 	if len(m.Actors) > MaxMemberActors {
 		fields["actors"] = "at most 10 linked accounts"

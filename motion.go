@@ -133,6 +133,21 @@ type Motion struct {
 	ReviewIRI  string
 	// FollowUpOf is the IRI of the motion whose review opened this one.
 	FollowUpOf string
+	// ClassCount is how member classes count (CountEveryone,
+	// CountWeighted, CountByClass); Weights the weight of each class's
+	// votes on a weighted motion; Classes the classes whose members vote,
+	// every class when empty.
+	ClassCount string
+	Weights    []ClassWeight
+	Classes    []string
+	// ClassEligible is the eligible members by class, fixed when the
+	// motion opens, in class order.
+	ClassEligible []ClassEligible
+	// MirrorOf is the Question of a federation (a coop of coops) this
+	// motion puts to the coop's own members; MirrorActor is the
+	// federation's actor. The motion's outcome is cast as the coop's vote
+	// there when it closes, and CastIRI is that vote's id.
+	MirrorOf, MirrorActor, CastIRI string
 }
 
 // Multiple reports whether a member's ballot may hold several options.
@@ -263,6 +278,7 @@ func (m *Motion) Validate(now time.Time) error {
 	case m.ClosesAt.Sub(m.OpensAt) > MaxMotionDuration:
 		fields["closes_at"] = "voting may last at most a year"
 	}
+	m.validateClasses(fields)
 	return FieldErrors(fields)
 }
 
@@ -319,12 +335,20 @@ func IsAbstention(option string) bool { return strings.EqualFold(option, Consent
 // A ranked ballot lists its options in order of preference; a score
 // ballot gives each chosen option Points (the dots), parallel to Choices.
 // Reason is what the member said of the vote, shown with the tally.
+//
+// Class is the member's class when the motion opened; Weight what the
+// ballot counts, set by the tally from the class (0 counts as 1).
 type Ballot struct {
 	MemberID int64
 	Choices  []string
 	Points   []int
 	Reason   string
+	Class    string
+	Weight   int
 }
+
+// weight is what the ballot counts.
+func (b Ballot) weight() int { return max(1, b.Weight) }
 
 // OptionCount is the number of votes for one option. Points are a ranked
 // (Borda) or score motion's points; Votes there count the ballots that
@@ -357,6 +381,8 @@ type Result struct {
 	Exhausted int
 	// Dots is the number of dots given in a score vote.
 	Dots int
+	// Classes are each class's tally on a motion counted by class.
+	Classes []ClassResult
 }
 
 // epsilon absorbs float error in shares, so that 2 of 3 meets a threshold
@@ -377,33 +403,54 @@ const epsilon = 1e-9
 //     thirds meets a two-thirds threshold. In a multiple choice each
 //     option that some voters approve and whose approvals reach the
 //     threshold of counted voters carries.
+//
+// On a weighted motion each ballot counts the weight of its class in the
+// votes (and points, and runoff rounds) while the quorum stays a count of
+// members; a motion counted by class is decided by tallyByClass.
 func Tally(m *Motion, eligible int, ballots []Ballot) Result {
+	if m.ClassCount == CountByClass {
+		return tallyByClass(m, eligible, ballots)
+	}
+	if m.ClassCount == CountWeighted {
+		weighted := make([]Ballot, len(ballots))
+		for i, b := range ballots {
+			b.Weight = m.weightOf(b.Class)
+			weighted[i] = b
+		}
+		ballots = weighted
+	}
 	switch m.Kind {
 	case MotionRanked, MotionScore, MotionPoll, MotionAdvice:
 		return tallyDecision(m, eligible, ballots)
 	}
 	r := Result{Eligible: eligible}
 	counts := make(map[string]int, len(m.Options))
+	weight, abstainedWeight := 0, 0
 	for _, b := range ballots {
 		if len(b.Choices) == 0 {
 			continue
 		}
+		w := b.weight()
 		r.Voters++
+		weight += w
 		abstains := true
 		for _, c := range b.Choices {
-			counts[c]++
+			counts[c] += w
 			if !IsAbstention(c) {
 				abstains = false
 			}
 		}
 		if abstains {
 			r.Abstained++
+			abstainedWeight += w
 		}
 	}
 	for _, o := range m.Options {
 		r.Options = append(r.Options, OptionCount{Name: o, Votes: counts[o]})
 	}
-	r.Counted = r.Voters - r.Abstained
+	// Counted is in votes: weighted on a weighted motion, members
+	// otherwise.
+	r.Counted = weight - abstainedWeight
 	r.QuorumNeeded = int(math.Ceil(m.Quorum*float64(eligible) - epsilon))
 	r.QuorumMet = r.Voters >= r.QuorumNeeded
 	r.Blocks = counts[ConsentBlock]
@@ -480,25 +527,32 @@ func Percent(share float64) string {
 // Describe states the result in words with its numbers, as published when
 // the motion closes.
 func (r Result) Describe(m *Motion) string {
+	var b strings.Builder
 	switch m.Kind {
 	case MotionRanked, MotionScore, MotionPoll, MotionAdvice:
-		return r.describeDecision(m)
+		b.WriteString(r.describeDecision(m))
+	default:
+		r.describePoll(m, &b)
 	}
-	var b strings.Builder
+	r.describeClasses(m, &b)
+	return b.String()
+}
+
+func (r Result) describePoll(m *Motion, b *strings.Builder) {
 	turnout := fmt.Sprintf("%d of %d eligible members voted", r.Voters, r.Eligible)
 	quorum := fmt.Sprintf("quorum %s: %d needed", Percent(m.Quorum), r.QuorumNeeded)
 	switch r.Outcome {
 	case OutcomeNoQuorum:
-		fmt.Fprintf(&b, "No quorum: %s; %s. The motion is not decided.", turnout, quorum)
-		return b.String()
+		fmt.Fprintf(b, "No quorum: %s; %s. The motion is not decided.", turnout, quorum)
+		return
 	case OutcomeBlocked:
-		fmt.Fprintf(&b, "Blocked: %d %s blocked the proposal. %s (%s, met).", r.Blocks, plural(r.Blocks, "member", "members"), turnout, quorum)
+		fmt.Fprintf(b, "Blocked: %d %s blocked the proposal. %s (%s, met).", r.Blocks, plural(r.Blocks, "member", "members"), turnout, quorum)
 	case OutcomeCarried, OutcomeNotCarried:
-		fmt.Fprintf(&b, "%s: ", upperFirst(OutcomeWords(r.Outcome)))
+		fmt.Fprintf(b, "%s: ", upperFirst(OutcomeWords(r.Outcome)))
 		b.WriteString(r.thresholdWords(m))
-		fmt.Fprintf(&b, " %s (%s, met)", turnout, quorum)
+		fmt.Fprintf(b, " %s (%s, met)", turnout, quorum)
 		if r.Abstained > 0 {
-			fmt.Fprintf(&b, "; %d abstained", r.Abstained)
+			fmt.Fprintf(b, "; %d abstained", r.Abstained)
 		}
 		b.WriteString(".")
 	}
@@ -507,10 +561,9 @@ func (r Result) Describe(m *Motion) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %d", oc.Name, oc.Votes)
+		fmt.Fprintf(b, "%s %d", oc.Name, oc.Votes)
 	}
 	b.WriteString(".")
-	return b.String()
 }
 
 func (r Result) thresholdWords(m *Motion) string {
@@ -591,7 +644,7 @@ func (m *Motion) RulesText() string {
 		return m.decisionRules()
 	}
 	return fmt.Sprintf("%s Members of the coop vote; votes from other accounts are not counted. Quorum: %s of eligible members must vote. Threshold: %s of counted votes (abstentions left out) carries; a tie does not. Voting closes %s.",
-		kind, Percent(m.Quorum), Percent(m.Threshold), m.ClosesAt.UTC().Format("2 Jan 2006 15:04 UTC"))
+		kind, Percent(m.Quorum), Percent(m.Threshold), m.ClosesAt.UTC().Format("2 Jan 2006 15:04 UTC")) + m.classRules()
 }
 
 // Vote is one chosen option of one member on a motion. ActivityIRI is the

@@ -48,6 +48,10 @@ var questionContext = []any{
 		"reviewDate":    map[string]any{"@id": "coopfed:reviewDate", "@type": "xsd:dateTime"},
 		"followUpOf":    map[string]any{"@id": "coopfed:followUpOf", "@type": "@id"},
 		"xsd":           "http://www.w3.org/2001/XMLSchema#",
+		"classCount":    "coopfed:classCount",
+		"memberClasses": map[string]any{"@id": "coopfed:memberClasses", "@container": "@list"},
+		"weight":        "coopfed:weight",
+		"eligibleCount": "coopfed:eligibleCount",
 	},
 }
 
@@ -130,6 +134,12 @@ func (f *Federation) question(c *coopfed.Coop, m *coopfed.Motion, r coopfed.Resu
 	doc["quorum"] = m.Quorum
 	doc["threshold"] = m.Threshold
 	doc["motionKind"] = m.Kind
+	if classes := memberClassesTerm(m, r); classes != nil {
+		doc["memberClasses"] = classes
+		if m.ClassCount != coopfed.CountEveryone {
+			doc["classCount"] = m.ClassCount
+		}
+	}
 	// Why: peers that know the cycle show where the motion is; the
 	// phase is also in the content, in words, for those that do not.
 	doc["phase"] = m.Phase
@@ -153,6 +163,51 @@ func (f *Federation) question(c *coopfed.Coop, m *coopfed.Motion, r coopfed.Resu
 		doc["updated"] = updated.UTC().Truncate(time.Second).Format(time.RFC3339)
 	}
 	return doc
+}
+
+// memberClassesTerm is the memberClasses extension term of a motion that
+// counts or restricts classes: one entry per class that votes, with its
+// weight on a weighted motion and, counted by class, its eligible members,
+// voters and (closed) outcome. nil when classes play no part.
+func memberClassesTerm(m *coopfed.Motion, r coopfed.Result) []any {
+	if m.ClassCount == coopfed.CountEveryone && len(m.Classes) == 0 {
+		return nil
+	}
+	names := slices.Clone(m.Classes)
+	if len(names) == 0 {
+		for _, w := range m.Weights {
+			names = append(names, w.Class)
+		}
+		for _, ce := range m.ClassEligible {
+			if !slices.Contains(names, ce.Class) {
+				names = append(names, ce.Class)
+			}
+		}
+	}
+	out := make([]any, 0, len(names))
+	for _, name := range names {
+		e := map[string]any{"type": "coopfed:MemberClass", "name": name}
+		if m.ClassCount == coopfed.CountWeighted {
+			w := 1
+			for _, cw := range m.Weights {
+				if cw.Class == name {
+					w = cw.Weight
+				}
+			}
+			e["weight"] = w
+		}
+		for _, cr := range r.Classes {
+			if cr.Class != name {
+				continue
+			}
+			e["eligibleCount"], e["votersCount"] = cr.Eligible, cr.Voters
+			if m.State == coopfed.MotionClosed {
+				e["outcome"] = cr.Outcome
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // questionContent states the motion and its rules in words, and its
@@ -211,6 +266,15 @@ func (f *Federation) CreateMotion(ctx context.Context, c *coopfed.Coop, m *coopf
 		return err
 	}
 	err := f.store.Update(ctx, func(tx *store.Tx) error {
+		if m.ClassCount != coopfed.CountEveryone || len(m.Classes) > 0 {
+			classes, err := tx.Classes(c.ID)
+			if err != nil {
+				return err
+			}
+			if err := m.CheckClasses(classes); err != nil {
+				return err
+			}
+		}
 		if m.FollowUpOf != "" {
 			// Why: a follow-up answers a review; opened from anywhere else
 			// it would link motions that never met.
@@ -308,12 +372,28 @@ func (f *Federation) CastVote(ctx context.Context, c *coopfed.Coop, iri, usernam
 		} else if err != nil {
 			return err
 		}
+		if err := classRefusal(tx, m, mem); err != nil {
+			return err
+		}
 		cb := &store.CastBallot{MotionID: m.ID, MemberID: mem.ID, Choices: b.Choices, Points: b.Points, Reason: b.Reason, Ranked: m.Kind == coopfed.MotionRanked}
 		if _, err := tx.CastBallot(cb, !m.Multiple()); err != nil {
 			return err
 		}
 		return f.scheduleTally(tx, m)
 	})
+}
+
+// classRefusal says why a member whose class does not vote on a motion
+// may not vote: ECONFLICT naming the class and the classes that vote.
+// Members of a voting class are left to the eligibility snapshot.
+func classRefusal(tx *store.Tx, m *coopfed.Motion, mem *coopfed.Member) error {
+	if m.ClassVotes(mem.Class) {
+		return nil
+	}
+	if ok, err := tx.IsEligible(m.ID, mem.ID); err != nil || ok {
+		return err // eligible by the class held at opening
+	}
+	return coopfed.Errorf(coopfed.ECONFLICT, "members of the class %q do not vote on this motion; it is for %s", coopfed.ClassWords(mem.Class), strings.Join(m.Classes, ", "))
 }
 
 // scheduleTally asks the governance job for a tally Update, no sooner than
@@ -460,8 +540,13 @@ func (f *Federation) closeMotion(tx *store.Tx, c *coopfed.Coop, m *coopfed.Motio
 		return err
 	}
 	create := f.wrap("Create", m.OutcomeIRI+"/activity", coopIRI, note, []string{PublicIRI}, note["cc"].([]string), now)
-	_, err = f.send(tx, c, create, m.OutcomeIRI, true, inboxes)
-	return err
+	if _, err := f.send(tx, c, create, m.OutcomeIRI, true, inboxes); err != nil {
+		return err
+	}
+	if m.MirrorOf != "" {
+		return f.castMirror(tx, c, m, r)
+	}
+	return nil
 }
 
 // outcomeNote builds the Note that publishes a motion's outcome, and its
@@ -616,10 +701,13 @@ func (k motionKind) vote(in *incoming, m *coopfed.Motion, edit bool) error {
 	} else if err != nil {
 		return err
 	}
-	// ...who was a member when voting opened.
+	// ...who was a member when voting opened, of a class that votes.
 	if ok, err := in.tx.IsEligible(m.ID, mem.ID); err != nil {
 		return err
 	} else if !ok {
+		if err := classRefusal(in.tx, m, mem); err != nil {
+			return k.ignore(in, coopfed.ErrorMessage(err))
+		}
 		return k.ignore(in, "not eligible when voting opened")
 	}
 	b := coopfed.Ballot{MemberID: mem.ID, Choices: []string{string(o.Name)}, Reason: strings.TrimSpace(string(o.VoteReason))}

@@ -295,6 +295,24 @@ type object struct {
 	Ranking    stringList `json:"ranking"`
 	Scores     scoreList  `json:"scores"`
 	VoteReason langString `json:"voteReason"`
+	// Motion extension terms of a Question, read when a federation's
+	// motion opens an internal motion in a member coop.
+	MotionKind langString `json:"motionKind"`
+	Quorum     flexFloat  `json:"quorum"`
+	Threshold  flexFloat  `json:"threshold"`
+}
+
+// flexFloat is a number; any other shape decodes as -1 (absent).
+type flexFloat float64
+
+// UnmarshalJSON accepts a JSON number and ignores other shapes.
+func (n *flexFloat) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		f = -1
+	}
+	*n = flexFloat(f)
+	return nil
 }
 
 // stringList is a list of strings; anything else decodes as empty.

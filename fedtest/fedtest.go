@@ -25,6 +25,7 @@ import (
 	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/app"
 	"github.com/coopfed/coopfed/federation"
+	"github.com/coopfed/coopfed/federation/httpsign"
 	"github.com/coopfed/coopfed/store"
 	"github.com/coopfed/coopfed/store/pgtest"
 )
@@ -314,4 +315,16 @@ func listenLoopback(addr string) (net.Listener, error) {
 		}
 	}
 	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// AsActor returns the instance's first coop as an Actor that signs with
+// the coop's own key, so a test can send what the coop's server never
+// would (a forged vote) with a real signature. r is any Remote of the
+// test; it only carries the test for failures.
+func (i *Instance) AsActor(r *Remote) *Actor {
+	key, err := httpsign.ParsePrivateKeyPEM(i.Coop.PrivateKeyPEM)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return &Actor{Remote: r, Name: i.Coop.Name, IRI: i.ActorIRI(), KeyID: i.IRIs().CoopKey(i.Coop.Name), Key: key, Algorithm: "hs2019", Type: "Organization"}
 }

@@ -19,6 +19,11 @@ func init() {
 		api.HandleFunc("/coops/{coop}/members", s.apiHandler(s.apiListMembers)).Methods(http.MethodGet)
 		api.HandleFunc("/coops/{coop}/members/{username}", s.apiHandler(s.apiUpdateMember)).Methods(http.MethodPatch)
 		api.HandleFunc("/coops/{coop}/members/{username}", s.apiHandler(s.apiRemoveMember)).Methods(http.MethodDelete)
+		api.HandleFunc("/coops/{coop}/classes", s.apiHandler(s.apiListClasses)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/classes", s.apiHandler(s.apiAddClass)).Methods(http.MethodPost)
+		api.HandleFunc("/coops/{coop}/classes/{class}", s.apiHandler(s.apiDeleteClass)).Methods(http.MethodDelete)
+		api.HandleFunc("/coops/{coop}/federations", s.apiHandler(s.apiListFederations)).Methods(http.MethodGet)
+		api.HandleFunc("/coops/{coop}/federations", s.apiHandler(s.apiJoinFederation)).Methods(http.MethodPost)
 		api.HandleFunc("/coops/{coop}/motions", s.apiHandler(s.apiCreateMotion)).Methods(http.MethodPost)
 		api.HandleFunc("/coops/{coop}/motions", s.apiHandler(s.apiListMotions)).Methods(http.MethodGet)
 		api.HandleFunc("/motions/vote", s.apiHandler(s.apiVote)).Methods(http.MethodPost)
@@ -32,7 +37,92 @@ func init() {
 const jsonType = "application/json; charset=utf-8"
 
 func memberJSON(m *coopfed.Member) map[string]any {
-	return map[string]any{"username": m.Username, "role": m.Role, "actors": m.Actors, "created_at": m.CreatedAt.UTC().Format(time.RFC3339)}
+	return map[string]any{"username": m.Username, "role": m.Role, "actors": m.Actors, "class": m.Class, "kind": m.Kind, "created_at": m.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+func (s *Server) apiListClasses(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.authFor(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.store.Classes(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	items := make([]map[string]any, 0, len(list))
+	for _, cl := range list {
+		items = append(items, map[string]any{"name": cl.Name, "title": cl.Title})
+	}
+	writeJSON(w, http.StatusOK, jsonType, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) apiAddClass(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.authFor(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name  string `json:"name"`
+		Title string `json:"title"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	cl := &coopfed.MemberClass{CoopID: c.ID, Name: in.Name, Title: in.Title}
+	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.CreateClass(cl) }); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, jsonType, map[string]any{"name": cl.Name, "title": cl.Title})
+	return nil
+}
+
+func (s *Server) apiDeleteClass(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.authFor(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.DeleteClass(c.ID, mux.Vars(r)["class"]) }); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiListFederations(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.authFor(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.store.Federations(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, jsonType, map[string]any{"items": list})
+	return nil
+}
+
+// apiJoinFederation makes the coop a member of a federation (a coop of
+// coops, by actor IRI or handle): the coop follows it, and the
+// federation's motions open internal motions here. The federation's admin
+// accepts the coop by adding it as a member of kind coop.
+func (s *Server) apiJoinFederation(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.authFor(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Actor string `json:"actor"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	iri, err := s.fed.JoinFederation(r.Context(), c, in.Actor)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, jsonType, map[string]any{"actor": iri})
+	return nil
 }
 
 func (s *Server) apiAddMember(w http.ResponseWriter, r *http.Request) error {
@@ -44,11 +134,13 @@ func (s *Server) apiAddMember(w http.ResponseWriter, r *http.Request) error {
 		Username string   `json:"username"`
 		Role     string   `json:"role"`
 		Actors   []string `json:"actors"`
+		Class    string   `json:"class"`
+		Kind     string   `json:"kind"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	m := &coopfed.Member{CoopID: c.ID, Username: in.Username, Role: in.Role, Actors: in.Actors}
+	m := &coopfed.Member{CoopID: c.ID, Username: in.Username, Role: in.Role, Actors: in.Actors, Class: in.Class, Kind: in.Kind}
 	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.CreateMember(m) }); err != nil {
 		return err
 	}
@@ -81,6 +173,7 @@ func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Role   string    `json:"role"`
 		Actors *[]string `json:"actors"`
+		Class  *string   `json:"class"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
@@ -92,6 +185,10 @@ func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request) error {
 	var m *coopfed.Member
 	err = s.store.Update(r.Context(), func(tx *store.Tx) error {
 		m, err = tx.UpdateMember(c.ID, mux.Vars(r)["username"], in.Role, actors)
+		if err != nil || in.Class == nil {
+			return err
+		}
+		m, err = tx.SetMemberClass(c.ID, m.Username, *in.Class) // "" takes the member out of its class
 		return err
 	})
 	if err != nil {
@@ -147,13 +244,20 @@ func (s *Server) apiCreateMotion(w http.ResponseWriter, r *http.Request) error {
 		Discussion bool   `json:"discussion"`
 		ReviewAt   string `json:"review_at"`
 		FollowUpOf string `json:"follow_up_of"`
+		// class_count is "weighted" (weights per class) or "separate"
+		// (a count per class, a majority needed in each); classes names
+		// the classes whose members vote.
+		ClassCount string                `json:"class_count"`
+		Weights    []coopfed.ClassWeight `json:"weights"`
+		Classes    []string              `json:"classes"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	fields := map[string]string{}
 	m := &coopfed.Motion{Title: in.Title, Text: in.Text, Kind: in.Kind, Options: in.Options, Quorum: 0, Threshold: 0.5, Method: in.Method, Dots: in.Dots,
-		Discussed: in.Discussion, FollowUpOf: in.FollowUpOf}
+		Discussed: in.Discussion, FollowUpOf: in.FollowUpOf,
+		ClassCount: in.ClassCount, Weights: in.Weights, Classes: in.Classes}
 	m.OpensAt = parseTimeField(fields, "opens_at", in.OpensAt)
 	m.ClosesAt = parseTimeField(fields, "closes_at", in.ClosesAt)
 	if t := parseTimeField(fields, "review_at", in.ReviewAt); !t.IsZero() {
@@ -204,6 +308,32 @@ func (s *Server) motionJSON(m *coopfed.Motion, res coopfed.Result) map[string]an
 	}
 	if m.Method != "" {
 		out["method"] = m.Method
+	}
+	if m.ClassCount != "" {
+		out["class_count"] = m.ClassCount
+	}
+	if len(m.Weights) > 0 {
+		out["weights"] = m.Weights
+	}
+	if len(m.Classes) > 0 {
+		out["classes"] = m.Classes
+	}
+	if len(res.Classes) > 0 {
+		classes := make([]map[string]any, 0, len(res.Classes))
+		for _, cr := range res.Classes {
+			counts := make([]map[string]any, 0, len(cr.Options))
+			for _, oc := range cr.Options {
+				counts = append(counts, map[string]any{"option": oc.Name, "votes": oc.Votes})
+			}
+			classes = append(classes, map[string]any{"class": cr.Class, "eligible": cr.Eligible, "voters": cr.Voters, "outcome": cr.Outcome, "carried": append([]string{}, cr.Carried...), "tally": counts})
+		}
+		out["class_tally"] = classes
+	}
+	if m.MirrorOf != "" {
+		out["mirror_of"] = m.MirrorOf
+		if m.CastIRI != "" {
+			out["cast"] = m.CastIRI
+		}
 	}
 	if m.Dots > 0 {
 		out["dots"], out["dots_given"] = m.Dots, res.Dots
@@ -425,7 +555,7 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 	}
 	positions := make([]ballotRow, 0, len(infos))
 	for _, in := range infos {
-		row := ballotRow{Member: in.Username, Reason: in.Reason, Changes: in.Changes}
+		row := ballotRow{Member: in.Username, Reason: in.Reason, Changes: in.Changes, Class: coopfed.ClassWords(in.Class), Coop: in.Kind == coopfed.MemberCoop, Actor: in.Actor}
 		for _, b := range ballots {
 			if b.MemberID == in.MemberID {
 				row.Choices = choiceWords(m, b.Choices, b.Points)
@@ -470,6 +600,7 @@ func (s *Server) getMotion(w http.ResponseWriter, r *http.Request) {
 		"Motion": m, "TextHTML": sanitize.Text(m.Text), "Rules": m.RulesText(), "Result": res,
 		"Open": m.State == coopfed.MotionOpen, "Outcome": coopfed.OutcomeWords(m.Outcome),
 		"Chart": tallyChart(m, res), "Discussion": m.State == coopfed.MotionScheduled,
+		"ClassCharts": classCharts(m, res), "ShowClasses": m.ClassCount != coopfed.CountEveryone || len(m.Classes) > 0,
 	}
 	if err := s.cycleData(ctx, r, c, m, replies, data); err != nil {
 		s.error(w, r, err)
@@ -484,6 +615,11 @@ type (
 	ballotRow struct {
 		Member, Choices, Reason string
 		Changes                 int
+		// Class is the member's class at opening; Coop marks a member
+		// coop of a federation, whose actor Actor is.
+		Class string
+		Coop  bool
+		Actor string
 	}
 	voteChangeRow struct {
 		Member, Choices, Reason string

@@ -28,6 +28,8 @@ var manageFlashes = map[string]string{
 	"domain-lifted":  "Domain block lifted.",
 	"actor-blocked":  "Account blocked.",
 	"actor-lifted":   "Account block lifted.",
+	"class-added":    "Class added.",
+	"class-removed":  "Class removed.",
 }
 
 func init() {
@@ -38,6 +40,8 @@ func init() {
 			"/members/add":          s.uiAddMember,
 			"/members/update":       s.uiUpdateMember,
 			"/members/remove":       s.uiRemoveMember,
+			"/classes/add":          s.uiAddClass,
+			"/classes/remove":       s.uiRemoveClass,
 			"/blocks/domain":        s.uiBlockDomain,
 			"/blocks/domain/remove": s.uiUnblockDomain,
 			"/blocks/actor":         s.uiBlockActor,
@@ -104,7 +108,7 @@ func (s *Server) managePage(w http.ResponseWriter, r *http.Request, sess *store.
 	if forms == nil {
 		forms = map[string]*form{}
 	}
-	for _, n := range []string{"add", "members", "domain", "actor", "blocks"} {
+	for _, n := range []string{"add", "members", "domain", "actor", "blocks", "classes"} {
 		if forms[n] == nil {
 			forms[n] = &form{Values: map[string]string{}, Errors: map[string]string{}}
 		}
@@ -120,11 +124,16 @@ func (s *Server) managePage(w http.ResponseWriter, r *http.Request, sess *store.
 	rows := make([]memberRow, 0, len(members))
 	for _, m := range members {
 		row := memberRow{M: m, Me: m.ID == sess.Member.ID,
-			Form: &form{Values: map[string]string{"role": m.Role, "actors": strings.Join(m.Actors, "\n")}, Errors: map[string]string{}}}
+			Form: &form{Values: map[string]string{"role": m.Role, "actors": strings.Join(m.Actors, "\n"), "class": m.Class}, Errors: map[string]string{}}}
 		if f := forms["members"]; f.Values["username"] == m.Username {
 			row.Form = f
 		}
 		rows = append(rows, row)
+	}
+	classes, err := s.store.Classes(ctx, sess.Coop.ID)
+	if err != nil {
+		s.uiError(w, r, err)
+		return
 	}
 	domains, err := s.store.DomainBlockList(ctx)
 	if err != nil {
@@ -138,7 +147,7 @@ func (s *Server) managePage(w http.ResponseWriter, r *http.Request, sess *store.
 	}
 	s.page(w, status, "manage", map[string]any{
 		"Me": sess.Member, "Coop": sess.Coop, "CSRF": sess.CSRF, "Action": manageURL(sess.Coop.Name), "DashboardURL": dashboardURL(sess.Coop.Name),
-		"Forms": forms, "Members": rows, "DomainBlocks": domains, "ActorBlocks": actors,
+		"Forms": forms, "Members": rows, "DomainBlocks": domains, "ActorBlocks": actors, "Classes": classes,
 		"CanBlock": s.coopAdminsManageBlocks(ctx),
 		"Flash":    manageFlashes[r.URL.Query().Get("done")],
 	})
@@ -170,14 +179,14 @@ func (s *Server) linkedActors(ctx context.Context, text string) ([]string, error
 }
 
 func (s *Server) uiAddMember(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
-	f := newForm(r, "username", "role", "actors", "password")
+	f := newForm(r, "username", "role", "actors", "password", "class")
 	f.Values["password"] = "" // never sent back to the page
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	actors, err := s.linkedActors(ctx, r.PostFormValue("actors"))
 	if err == nil {
 		password := r.PostFormValue("password")
-		m := &coopfed.Member{CoopID: sess.Coop.ID, Username: strings.ToLower(f.Values["username"]), Role: f.Values["role"], Actors: actors}
+		m := &coopfed.Member{CoopID: sess.Coop.ID, Username: strings.ToLower(f.Values["username"]), Role: f.Values["role"], Actors: actors, Class: f.Values["class"]}
 		err = s.store.Update(r.Context(), func(tx *store.Tx) error {
 			if err := tx.CreateMember(m); err != nil {
 				return err
@@ -216,7 +225,7 @@ func selfChange(sess *store.Session, f *form, what string) bool {
 }
 
 func (s *Server) uiUpdateMember(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
-	f := newForm(r, "username", "role", "actors")
+	f := newForm(r, "username", "role", "actors", "class")
 	if f.Values["role"] != sess.Member.Role && selfChange(sess, f, "change the role of") {
 		return "", "members", f, http.StatusConflict
 	}
@@ -225,7 +234,13 @@ func (s *Server) uiUpdateMember(w http.ResponseWriter, r *http.Request, sess *st
 	actors, err := s.linkedActors(ctx, r.PostFormValue("actors"))
 	if err == nil {
 		err = s.store.Update(r.Context(), func(tx *store.Tx) error {
-			_, err := tx.UpdateMember(sess.Coop.ID, f.Values["username"], f.Values["role"], actors)
+			if _, err := tx.UpdateMember(sess.Coop.ID, f.Values["username"], f.Values["role"], actors); err != nil {
+				return err
+			}
+			if _, ok := r.PostForm["class"]; !ok {
+				return nil // a form without the class field leaves it
+			}
+			_, err := tx.SetMemberClass(sess.Coop.ID, f.Values["username"], f.Values["class"])
 			return err
 		})
 	}
@@ -249,6 +264,23 @@ func (s *Server) uiRemoveMember(w http.ResponseWriter, r *http.Request, sess *st
 		return "", "members", f, f.absorb(err, nil)
 	}
 	return "removed", "", nil, 0
+}
+
+func (s *Server) uiAddClass(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r, "name", "title")
+	c := &coopfed.MemberClass{CoopID: sess.Coop.ID, Name: f.Values["name"], Title: f.Values["title"]}
+	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.CreateClass(c) }); err != nil {
+		return "", "classes", f, f.absorb(err, nil)
+	}
+	return "class-added", "", nil, 0
+}
+
+func (s *Server) uiRemoveClass(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
+	f := newForm(r, "name")
+	if err := s.store.Update(r.Context(), func(tx *store.Tx) error { return tx.DeleteClass(sess.Coop.ID, f.Values["name"]) }); err != nil {
+		return "", "classes", f, f.absorb(err, nil)
+	}
+	return "class-removed", "", nil, 0
 }
 
 // normalDomain reads a domain to block: a bare host name, or the host of

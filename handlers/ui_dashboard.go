@@ -294,6 +294,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *store.S
 		return
 	}
 	data["Listings"] = listingRows(listings)
+	if data["Classes"], err = s.store.Classes(ctx, c.ID); err != nil {
+		s.uiError(w, r, err)
+		return
+	}
 	if data["Announcements"], err = s.announcementRows(r, c, forms[announcementEditForm]); err != nil {
 		s.uiError(w, r, err)
 		return
@@ -483,7 +487,7 @@ func ptr(s string) *string { return &s }
 
 // uiPostMotion opens a motion through the same function as the API.
 func (s *Server) uiPostMotion(w http.ResponseWriter, r *http.Request, sess *store.Session) (string, string, *form, int) {
-	f := newForm(r, "title", "text", "kind", "options", "closes_at", "quorum", "threshold", "method", "dots")
+	f := newForm(r, "title", "text", "kind", "options", "closes_at", "quorum", "threshold", "method", "dots", "class_count", "weights", "classes")
 	if !requireAdmin(sess, f) {
 		return "", "motion", f, http.StatusForbidden
 	}
@@ -523,6 +527,26 @@ func (s *Server) uiPostMotion(w http.ResponseWriter, r *http.Request, sess *stor
 	}
 	percent("quorum", &m.Quorum)
 	percent("threshold", &m.Threshold)
+	m.ClassCount = v["class_count"]
+	// Weights are written "workers 2, consumers 1"; classes "workers,
+	// consumers".
+	for _, part := range strings.Split(v["weights"], ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		name, num, _ := strings.Cut(part, " ")
+		w, err := strconv.Atoi(strings.TrimSpace(num))
+		if err != nil {
+			fields["weights"] = "a class and a whole number, such as workers 2"
+			break
+		}
+		m.Weights = append(m.Weights, coopfed.ClassWeight{Class: strings.ToLower(name), Weight: w})
+	}
+	for _, c := range strings.Split(v["classes"], ",") {
+		if c = strings.ToLower(strings.TrimSpace(c)); c != "" {
+			m.Classes = append(m.Classes, c)
+		}
+	}
 	err := coopfed.FieldErrors(fields)
 	if err == nil {
 		err = s.fed.CreateMotion(r.Context(), sess.Coop, m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"strings"
 
 	"github.com/coopfed/coopfed"
 )
@@ -55,6 +56,27 @@ const (
 	chartBarHeight = 20
 	chartMargin    = 4
 )
+
+// classChart is one class's tally on a motion counted by class: a bar
+// chart of its votes and its outcome so far.
+type classChart struct {
+	Class, Outcome   string
+	Voters, Eligible int
+	Chart            template.HTML
+}
+
+// classCharts draws each class's tally of a motion counted by class.
+func classCharts(m *coopfed.Motion, res coopfed.Result) []classChart {
+	out := make([]classChart, 0, len(res.Classes))
+	for _, cr := range res.Classes {
+		name := coopfed.ClassWords(cr.Class)
+		ch := tallyChart(m, cr.Result)
+		// The class's chart names its class for screen readers.
+		ch = template.HTML(strings.Replace(string(ch), `aria-label="`, `data-class="`+template.HTMLEscapeString(cr.Class)+`" aria-label="`+template.HTMLEscapeString(name)+`: `, 1))
+		out = append(out, classChart{Class: name, Outcome: coopfed.OutcomeWords(cr.Outcome), Voters: cr.Voters, Eligible: cr.Eligible, Chart: ch})
+	}
+	return out
+}
 
 // tallyChart draws a motion's tally as a horizontal bar chart (charts.go).
 // Option names are escaped: they come from members and, for remote

@@ -16,9 +16,14 @@ func (tx *Tx) CreateMember(m *coopfed.Member) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
+	if ok, err := tx.hasClass(m.CoopID, m.Class); err != nil {
+		return err
+	} else if !ok {
+		return coopfed.FieldErrors(map[string]string{"class": "the coop has no class " + m.Class})
+	}
 	m.CreatedAt = tx.now
 	err := tx.mayFail(func() (err error) {
-		m.ID, _, err = tx.insertID(`INSERT INTO members (coop_id, username, role, created_at) VALUES (?, ?, ?, ?)`, m.CoopID, m.Username, m.Role, ms(m.CreatedAt))
+		m.ID, _, err = tx.insertID(`INSERT INTO members (coop_id, username, role, created_at, class, kind) VALUES (?, ?, ?, ?, ?, ?)`, m.CoopID, m.Username, m.Role, ms(m.CreatedAt), m.Class, m.Kind)
 		return err
 	})
 	if isUnique(err) {
@@ -89,12 +94,12 @@ func (tx *Tx) RemoveMember(coopID int64, username string) error {
 	return err
 }
 
-const memberColumns = `id, coop_id, username, role, created_at`
+const memberColumns = `id, coop_id, username, role, created_at, class, kind`
 
 func scanMember(row interface{ Scan(...any) error }) (*coopfed.Member, error) {
 	var m coopfed.Member
 	var created int64
-	if err := row.Scan(&m.ID, &m.CoopID, &m.Username, &m.Role, &created); err != nil {
+	if err := row.Scan(&m.ID, &m.CoopID, &m.Username, &m.Role, &created, &m.Class, &m.Kind); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = fromMS(created)

@@ -256,6 +256,12 @@ func newCopyFixture(t *testing.T, clock *testClock) *copyFixture {
 			Published: clock.Now()}); err != nil {
 			return err
 		}
+		if err := tx.CreateClass(&coopfed.MemberClass{CoopID: f.bakery.ID, Name: "workers", Title: "Workers"}); err != nil {
+			return err
+		}
+		if err := tx.AddFederation(f.bakery.ID, copyMill); err != nil {
+			return err
+		}
 		return tx.ScheduleTally(f.open.ID, clock.Now().Add(time.Minute))
 	})
 	step(func(tx *Tx) error {
@@ -652,6 +658,12 @@ func insertOneOfEach(t *testing.T, s *Store, f *copyFixture) {
 			return err
 		}
 		if err := tx.PutMotionReply(&coopfed.MotionReply{MotionID: mot.ID, ObjectIRI: copyBo + "/notes/new", ActorIRI: copyBo, Content: "new", Published: tx.Now()}); err != nil { // motion_replies
+			return err
+		}
+		if err := tx.CreateClass(&coopfed.MemberClass{CoopID: c.ID, Name: "newclass"}); err != nil { // member_classes
+			return err
+		}
+		if err := tx.AddFederation(c.ID, copyBo); err != nil { // coop_federations
 			return err
 		}
 		if err := tx.AddTask(&coopfed.Task{MotionID: mot.ID, Title: "new", OwnerID: m.ID, DueAt: tx.Now()}); err != nil { // motion_tasks

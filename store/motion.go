@@ -15,23 +15,36 @@ import (
 const motionColumns = `id, iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, eligible,
 	outcome, outcome_text, outcome_iri, closed_at, last_tally_update, next_tally_update, created_at, decision, method, dots,
 	phase, discussed, review_at, reminded_at, review_iri,
-	COALESCE((SELECT p.iri FROM motion_follow_ups f JOIN motions p ON p.id = f.motion_id WHERE f.follow_up_id = motions.id), '')`
+	COALESCE((SELECT p.iri FROM motion_follow_ups f JOIN motions p ON p.id = f.motion_id WHERE f.follow_up_id = motions.id), ''),
+	class_count, class_weights, eligible_classes, class_eligible, mirror_of, mirror_actor, cast_iri`
 
 func scanMotion(row interface{ Scan(...any) error }) (*coopfed.Motion, error) {
 	var m coopfed.Motion
 	var options string
 	var opens, closes, created int64
 	var closed, last, next sql.NullInt64
-	var decision string
+	var decision, weights, classes, classEligible string
 	var discussed int
 	var review, reminded sql.NullInt64
 	if err := row.Scan(&m.ID, &m.IRI, &m.CoopID, &m.Title, &m.Text, &m.Kind, &options, &m.Quorum, &m.Threshold, &opens, &closes,
 		&m.State, &m.Eligible, &m.Outcome, &m.OutcomeText, &m.OutcomeIRI, &closed, &last, &next, &created, &decision, &m.Method, &m.Dots,
-		&m.Phase, &discussed, &review, &reminded, &m.ReviewIRI, &m.FollowUpOf); err != nil {
+		&m.Phase, &discussed, &review, &reminded, &m.ReviewIRI, &m.FollowUpOf,
+		&m.ClassCount, &weights, &classes, &classEligible, &m.MirrorOf, &m.MirrorActor, &m.CastIRI); err != nil {
 		return nil, err
 	}
 	m.Discussed = discussed == 1
 	m.ReviewAt, m.RemindedAt = fromNullMS(review), fromNullMS(reminded)
+	for _, col := range []struct {
+		text string
+		into any
+	}{{weights, &m.Weights}, {classes, &m.Classes}, {classEligible, &m.ClassEligible}} {
+		if col.text == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(col.text), col.into); err != nil {
+			return nil, fmt.Errorf("store: motion classes: %w", err)
+		}
+	}
 	if decision != "" {
 		m.Kind = decision
 	}
@@ -72,10 +85,18 @@ func (tx *Tx) CreateMotion(m *coopfed.Motion) error {
 	if m.ReviewAt != nil {
 		review = ms(*m.ReviewAt)
 	}
-	m.ID, _, err = tx.insertID(`INSERT INTO motions (iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, created_at, decision, method, dots, phase, discussed, review_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.IRI, m.CoopID, m.Title, m.Text, shape, string(options), m.Quorum, m.Threshold, ms(m.OpensAt), ms(m.ClosesAt), m.State, ms(m.CreatedAt), decision, m.Method, m.Dots,
-		m.Phase, discussed, review)
+	weights, classes := jsonOrEmpty(m.Weights), jsonOrEmpty(m.Classes)
+	err = tx.mayFail(func() (err error) {
+		m.ID, _, err = tx.insertID(`INSERT INTO motions (iri, coop_id, title, text, kind, options, quorum, threshold, opens_at, closes_at, state, created_at, decision, method, dots, phase, discussed, review_at,
+		class_count, class_weights, eligible_classes, mirror_of, mirror_actor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.IRI, m.CoopID, m.Title, m.Text, shape, string(options), m.Quorum, m.Threshold, ms(m.OpensAt), ms(m.ClosesAt), m.State, ms(m.CreatedAt), decision, m.Method, m.Dots,
+			m.Phase, discussed, review, m.ClassCount, weights, classes, m.MirrorOf, m.MirrorActor)
+		return err
+	})
+	if isUnique(err) && m.MirrorOf != "" {
+		return coopfed.Errorf(coopfed.ECONFLICT, "the federation's motion is already open here")
+	}
 	if err != nil {
 		return fmt.Errorf("store: create motion: %w", err)
 	}
@@ -99,13 +120,37 @@ func (tx *Tx) OpenMotion(m *coopfed.Motion) (bool, error) {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO motion_eligible (motion_id, member_id) SELECT ?, id FROM members WHERE coop_id = ? AND removed_at IS NULL`, m.ID, m.CoopID); err != nil {
+	// The class each member is in is fixed with the eligibility; a motion
+	// that names classes takes only their members.
+	where, args := ``, []any{m.ID, m.CoopID}
+	if len(m.Classes) > 0 {
+		where = ` AND class IN (?` + strings.Repeat(`, ?`, len(m.Classes)-1) + `)`
+		for _, c := range m.Classes {
+			args = append(args, c)
+		}
+	}
+	if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO motion_eligible (motion_id, member_id, class) SELECT ?, id, class FROM members WHERE coop_id = ? AND removed_at IS NULL`+where, args...); err != nil {
 		return false, fmt.Errorf("store: eligible members: %w", err)
 	}
-	if err := tx.tx.QueryRowContext(tx.ctx, `SELECT COUNT(*) FROM motion_eligible WHERE motion_id = ?`, m.ID).Scan(&m.Eligible); err != nil {
+	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT class, COUNT(*) FROM motion_eligible WHERE motion_id = ? GROUP BY class ORDER BY class`, m.ID)
+	if err != nil {
 		return false, err
 	}
-	if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE motions SET eligible = ? WHERE id = ?`, m.Eligible, m.ID); err != nil {
+	m.Eligible, m.ClassEligible = 0, nil
+	for rows.Next() {
+		var ce coopfed.ClassEligible
+		if err := rows.Scan(&ce.Class, &ce.Eligible); err != nil {
+			rows.Close()
+			return false, err
+		}
+		m.Eligible += ce.Eligible
+		m.ClassEligible = append(m.ClassEligible, ce)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if _, err := tx.tx.ExecContext(tx.ctx, `UPDATE motions SET eligible = ?, class_eligible = ? WHERE id = ?`, m.Eligible, jsonOrEmpty(m.ClassEligible), m.ID); err != nil {
 		return false, err
 	}
 	m.State, m.Phase = coopfed.MotionOpen, coopfed.PhaseVoting
@@ -151,6 +196,35 @@ func (s *Store) Motions(ctx context.Context, coopID int64, limit int) ([]*coopfe
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// jsonOrEmpty encodes a list for a JSON column, "" when it is empty.
+func jsonOrEmpty[T any](list []T) string {
+	if len(list) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		panic(err) // lists of plain structs and strings always encode
+	}
+	return string(b)
+}
+
+// MirrorMotion returns a coop's internal motion of a federation's
+// Question, or ENOTFOUND.
+func (tx *Tx) MirrorMotion(coopID int64, questionIRI string) (*coopfed.Motion, error) {
+	m, err := scanMotion(tx.tx.QueryRowContext(tx.ctx, `SELECT `+motionColumns+` FROM motions WHERE coop_id = ? AND mirror_of = ?`, coopID, questionIRI))
+	if err != nil {
+		return nil, notFound("motion", err)
+	}
+	return m, nil
+}
+
+// SetCastIRI records the id of the vote a closed internal motion's
+// outcome was cast as.
+func (tx *Tx) SetCastIRI(motionID int64, iri string) error {
+	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE motions SET cast_iri = ? WHERE id = ?`, iri, motionID)
+	return err
 }
 
 // IsEligible reports whether a member was eligible when the motion opened.
@@ -371,9 +445,10 @@ func ballots(ctx context.Context, q querier, motionID int64) ([]coopfed.Ballot, 
 	// Why the order: points is the rank on a ranked motion, so rows in
 	// rank order; elsewhere points do not order rows that have none, and
 	// id keeps the order of casting.
-	rows, err := q.QueryContext(ctx, `SELECT v.member_id, v.option, v.points, m.decision, COALESCE(b.reason, '') FROM votes v
+	rows, err := q.QueryContext(ctx, `SELECT v.member_id, v.option, v.points, m.decision, COALESCE(b.reason, ''), COALESCE(e.class, '') FROM votes v
 		JOIN motions m ON m.id = v.motion_id
 		LEFT JOIN ballots b ON b.motion_id = v.motion_id AND b.member_id = v.member_id
+		LEFT JOIN motion_eligible e ON e.motion_id = v.motion_id AND e.member_id = v.member_id
 		WHERE v.motion_id = ? ORDER BY v.member_id, CASE WHEN m.decision = 'ranked' THEN v.points ELSE 0 END, v.id`, motionID)
 	if err != nil {
 		return nil, fmt.Errorf("store: ballots: %w", err)
@@ -382,13 +457,13 @@ func ballots(ctx context.Context, q querier, motionID int64) ([]coopfed.Ballot, 
 	var out []coopfed.Ballot
 	for rows.Next() {
 		var member int64
-		var option, decision, reason string
+		var option, decision, reason, class string
 		var points int
-		if err := rows.Scan(&member, &option, &points, &decision, &reason); err != nil {
+		if err := rows.Scan(&member, &option, &points, &decision, &reason, &class); err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].MemberID != member {
-			out = append(out, coopfed.Ballot{MemberID: member, Reason: reason})
+			out = append(out, coopfed.Ballot{MemberID: member, Reason: reason, Class: class})
 		}
 		b := &out[len(out)-1]
 		b.Choices = append(b.Choices, option)
@@ -422,12 +497,19 @@ type BallotInfo struct {
 	Reason   string
 	CastAt   time.Time
 	Changes  int
+	// Class is the member's class when the motion opened; Kind says
+	// whether the member is a person or a member coop, whose actor Actor
+	// is.
+	Class, Kind, Actor string
 }
 
 // BallotInfos returns the ballots in force on a motion, by member name.
 func (s *Store) BallotInfos(ctx context.Context, motionID int64) ([]BallotInfo, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT b.member_id, m.username, b.reason, b.cast_at, b.changes FROM ballots b
-		JOIN members m ON m.id = b.member_id WHERE b.motion_id = ? ORDER BY m.username, b.member_id`, motionID)
+	rows, err := s.read.QueryContext(ctx, `SELECT b.member_id, m.username, b.reason, b.cast_at, b.changes, COALESCE(e.class, ''), m.kind,
+		COALESCE((SELECT MIN(a.actor_iri) FROM member_actors a WHERE a.member_id = m.id), '') FROM ballots b
+		JOIN members m ON m.id = b.member_id
+		LEFT JOIN motion_eligible e ON e.motion_id = b.motion_id AND e.member_id = b.member_id
+		WHERE b.motion_id = ? ORDER BY m.username, b.member_id`, motionID)
 	if err != nil {
 		return nil, fmt.Errorf("store: ballot infos: %w", err)
 	}
@@ -436,7 +518,7 @@ func (s *Store) BallotInfos(ctx context.Context, motionID int64) ([]BallotInfo, 
 	for rows.Next() {
 		var b BallotInfo
 		var cast int64
-		if err := rows.Scan(&b.MemberID, &b.Username, &b.Reason, &cast, &b.Changes); err != nil {
+		if err := rows.Scan(&b.MemberID, &b.Username, &b.Reason, &cast, &b.Changes, &b.Class, &b.Kind, &b.Actor); err != nil {
 			return nil, err
 		}
 		b.CastAt = fromMS(cast)

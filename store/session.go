@@ -106,7 +106,7 @@ func (s *Store) CheckPassword(ctx context.Context, coopID int64, username, passw
 func scanMemberHash(row *sql.Row, hash *string) (*coopfed.Member, error) {
 	var m coopfed.Member
 	var created int64
-	if err := row.Scan(&m.ID, &m.CoopID, &m.Username, &m.Role, &created, hash); err != nil {
+	if err := row.Scan(&m.ID, &m.CoopID, &m.Username, &m.Role, &created, &m.Class, &m.Kind, hash); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = fromMS(created)
