@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/coopfed/coopfed"
@@ -173,11 +172,11 @@ type disputeNoteJSON struct {
 // resolution (disputeResolution set, inReplyTo a dispute of the trade).
 // It reports false for any other Note.
 func disputeNote(ctx context.Context, in *incoming, tx *store.Tx) (j *disputeNoteJSON, t *coopfed.Trade, resolved *coopfed.Dispute, ok bool) {
-	if in.object == nil || in.object.Type.Main() != "Note" {
+	if in.object == nil || in.object.Type.Main() != "Note" || len(in.object.Context) == 0 {
 		return nil, nil, nil, false
 	}
 	var n disputeNoteJSON
-	if json.Unmarshal(in.act.Object, &n) != nil || n.Context == "" || (n.Reason == nil && n.Resolution == nil) {
+	if decodeJSON(in.act.Object, &n) != nil || n.Context == "" || (n.Reason == nil && n.Resolution == nil) {
 		return nil, nil, nil, false
 	}
 	var err error

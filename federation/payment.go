@@ -56,7 +56,7 @@ func remotePaymentLinks(raw json.RawMessage, allowPrivate bool) []coopfed.Paymen
 		raw = append(append([]byte{'['}, raw...), ']')
 	}
 	var docs []json.RawMessage
-	if json.Unmarshal(raw, &docs) != nil {
+	if decodeJSON(raw, &docs) != nil {
 		return nil
 	}
 	var out []coopfed.PaymentLink
@@ -65,7 +65,7 @@ func remotePaymentLinks(raw json.RawMessage, allowPrivate bool) []coopfed.Paymen
 			break
 		}
 		var l linkDoc
-		if json.Unmarshal(d, &l) != nil || !l.Type.Is("Link") || !l.Rel.Has("payment") {
+		if decodeJSON(d, &l) != nil || !l.Type.Is("Link") || !l.Rel.Has("payment") {
 			continue
 		}
 		href := strings.TrimSpace(l.Href)

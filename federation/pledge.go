@@ -161,7 +161,7 @@ func (f *Federation) projectOwner(ctx context.Context, projectIRI string) (*coop
 		return nil, "", "", err
 	}
 	var rp remoteProject
-	if json.Unmarshal(body, &rp) != nil || rp.ID != projectIRI || !rp.Type.Is(TypeCommonsProject) {
+	if decodeJSON(body, &rp) != nil || rp.ID != projectIRI || !rp.Type.Is(TypeCommonsProject) {
 		return nil, "", "", coopfed.Errorf(coopfed.ENOTFOUND, "%s is not a commons project", projectIRI)
 	}
 	owner := rp.AttributedTo.First()
@@ -275,7 +275,7 @@ func parseCap(raw json.RawMessage) (int64, error) {
 	}
 	s := string(raw)
 	if raw[0] == '"' {
-		if json.Unmarshal(raw, &s) != nil {
+		if decodeJSON(raw, &s) != nil {
 			return 0, bad
 		}
 	}
@@ -311,7 +311,7 @@ func checkJoin(ctx context.Context, in *incoming) error {
 		return err
 	}
 	var j joinJSON
-	if err := json.Unmarshal(in.raw, &j); err != nil {
+	if err := decodeJSON(in.raw, &j); err != nil {
 		return coopfed.Errorf(coopfed.EINVALID, "Join: %v", err)
 	}
 	_, err := parseCap(j.MonthlyCap)
@@ -320,7 +320,7 @@ func checkJoin(ctx context.Context, in *incoming) error {
 
 func applyJoin(ctx context.Context, in *incoming) error {
 	var j joinJSON
-	json.Unmarshal(in.raw, &j)
+	decodeJSON(in.raw, &j)
 	cap, err := parseCap(j.MonthlyCap)
 	if err != nil {
 		return err
