@@ -1,8 +1,9 @@
 package coopfed
 
 import (
+	"cmp"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,11 +151,22 @@ func Match(unit int64, pledges []*Pledge) Crowdmatch {
 		}
 		return m
 	}
-	order := make([]int, len(pledges))
-	for i := range order {
-		order[i] = i
+	// The pledges by cap, highest first, the older (given first) first
+	// among equal caps.
+	byCap := make([]rankedPledge, len(pledges))
+	for i, p := range pledges {
+		byCap[i] = rankedPledge{cap: p.Cap, idx: i}
 	}
-	sort.SliceStable(order, func(a, b int) bool { return pledges[order[a]].Cap > pledges[order[b]].Cap })
+	slices.SortFunc(byCap, func(a, b rankedPledge) int {
+		if c := cmp.Compare(b.cap, a.cap); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.idx, b.idx)
+	})
+	order := make([]int, len(pledges))
+	for i, r := range byCap {
+		order[i] = r.idx
+	}
 	// A crowd of k pledges of highest cap can all give unit × (k − 1)
 	// when the k-th highest cap allows it; if k can, so can any smaller
 	// crowd, so k is the last position that can. The division keeps
@@ -182,6 +194,12 @@ func Match(unit int64, pledges []*Pledge) Crowdmatch {
 	}
 	m.Next = nextMatch(unit, pledges, order, k, m.Total)
 	return m
+}
+
+// rankedPledge is a pledge's cap and its place in the pledges given.
+type rankedPledge struct {
+	cap int64
+	idx int
 }
 
 // nextMatch is how much a newcomer with room under their cap adds: the
