@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/coopfed/coopfed"
 )
@@ -69,14 +68,6 @@ func scanTrade(row interface{ Scan(...any) error }) (*coopfed.Trade, error) {
 		t.FulfilledAt = fromMS(fulfilled)
 	}
 	return &t, nil
-}
-
-// msOrZero is ms(t), or 0 for the zero time (no date).
-func msOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return ms(t)
 }
 
 func nullIfZero(v int64) any {
