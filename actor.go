@@ -22,6 +22,9 @@ type RemoteActor struct {
 	// Region is where a coop says it works (coopfed:region, or a profile
 	// field named Region), for directories.
 	Region string
+	// PaymentLinks are the FEP-0ea0 links of its document that passed our
+	// checks; set only where the actor is read by itself (RemoteActor).
+	PaymentLinks []PaymentLink
 }
 
 // Handle returns "user@host", the form people type to find the actor.

@@ -301,6 +301,9 @@ type Listing struct {
 	Updated   *time.Time
 	Deleted   bool
 
+	// PaymentLinks are where to pay for what the listing offers or asks
+	// (FEP-0ea0 links in the listing's attachment).
+	PaymentLinks []PaymentLink
 	// Audience lists the market groups a local listing is addressed to
 	// (FEP-1b12 audience); empty unless loaded.
 	Audience []string
@@ -421,6 +424,9 @@ func (l *Listing) Validate() error {
 	}
 	if l.State != ListingOpen && l.State != ListingClosed {
 		fields["state"] = "open or closed"
+	}
+	if msg := validatePaymentLinks(l.PaymentLinks); msg != "" {
+		fields["payment_links"] = msg
 	}
 	return FieldErrors(fields)
 }

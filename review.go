@@ -74,6 +74,14 @@ type TrackRecord struct {
 	Reviews   int64
 	// RatingSum over Reviews gives the average.
 	RatingSum int64
+	// WithDue counts fulfilled trades that had an agreed delivery date,
+	// OnTime those of them fulfilled by the end of that day (UTC).
+	WithDue int64
+	OnTime  int64
+	// Disputes counts the disputes opened on the coop's trades, by either
+	// party; OpenDisputes those not resolved yet.
+	Disputes     int64
+	OpenDisputes int64
 }
 
 // Average returns the mean rating, with one decimal, or "" without

@@ -75,6 +75,12 @@ type Trade struct {
 	OwnerConfirmed    bool
 	ProposerConfirmed bool
 	ReceiptIRI        string
+	// Due is the delivery date the proposal named (zero for none): the
+	// day by the end of which, UTC, the trade is fulfilled on time.
+	Due time.Time
+	// FulfilledAt is when the second confirmation made the trade
+	// fulfilled; zero before.
+	FulfilledAt time.Time
 
 	Created time.Time
 	Updated time.Time

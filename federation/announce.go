@@ -256,7 +256,7 @@ func (f *Federation) fetchOriginListing(ctx context.Context, iri string) (*coopf
 	if _, err := f.Actor(ctx, authorIRI); err != nil {
 		return nil, err
 	}
-	return d.listing(authorIRI, f.now())
+	return d.listing(authorIRI, f.now(), f.allowPrivate)
 }
 
 // storeMarketListing puts a remote listing into this instance's market, or

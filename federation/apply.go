@@ -71,6 +71,8 @@ func init() {
 		"Announce": {checkAnnounce, applyAnnounce},   // announce.go
 		"Remove":   {checkRemove, applyRemove},       // announce.go
 		"Flag":     {checkFlag, applyFlag},           // flag.go
+		"Join":     {checkJoin, applyJoin},           // pledge.go
+		"Leave":    {checkLeave, applyLeave},         // pledge.go
 	}
 }
 

@@ -87,10 +87,7 @@ func (f *Federation) localActorDoc(o actorVocab, c *coopfed.Coop, iri localActor
 		// FEP-0ea0: payment links are Links with rel "payment" in the
 		// actor's attachment, beside the profile fields.
 		att, _ := props["attachment"].([]any)
-		for _, l := range c.PaymentLinks {
-			att = append(att, map[string]any{"type": "Link", "name": l.Name, "href": l.Href, "rel": "payment"})
-		}
-		props["attachment"] = att
+		props["attachment"] = append(att, paymentLinksDoc(c.PaymentLinks)...)
 	}
 	for k, v := range extra {
 		props[k] = v

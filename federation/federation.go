@@ -116,6 +116,9 @@ type Federation struct {
 	// announceLimiter bounds, per announcing actor, the Announces that
 	// cost an origin fetch (announce.go).
 	announceLimiter *hostLimiter
+	// verifyLimiter bounds, per client address, the agreement
+	// verifications asked of this instance (AllowVerify).
+	verifyLimiter *hostLimiter
 	// commits joins the writes of concurrent inbox requests (commit.go).
 	commits *groupCommit
 
@@ -189,6 +192,7 @@ func New(ctx context.Context, cfg Config) (*Federation, error) {
 		aburst = defaultAnnounceBurst
 	}
 	f.announceLimiter = newHostLimiter(arate, aburst)
+	f.verifyLimiter = newHostLimiter(verifyRate, verifyBurst)
 	if f.actorTTL == 0 {
 		f.actorTTL = 24 * time.Hour
 	}

@@ -224,6 +224,7 @@ func (f *Federation) checkActor(doc *actorDoc, requested, final string) (*coopfe
 		Outbox:            doc.Outbox,
 		Followers:         doc.Followers,
 		Region:            truncateRunes(strings.TrimSpace(sanitize.PlainText(sanitize.HTML(doc.region()))), coopfed.MaxRegion),
+		PaymentLinks:      remotePaymentLinks(doc.Attachment, f.allowPrivate),
 	}
 	// Why: inboxes are where we POST signed activities; one on another
 	// host would let an actor direct our traffic anywhere. Mastodon allows

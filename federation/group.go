@@ -473,7 +473,7 @@ func (k *groupKind) check(ctx context.Context, in *incoming, op string) (bool, e
 	if !ok || !d.AttributedTo.Has(in.signer.IRI) {
 		return false, nil
 	}
-	l, err := d.listing(in.signer.IRI, k.f.now())
+	l, err := d.listing(in.signer.IRI, k.f.now(), k.f.allowPrivate)
 	if err != nil {
 		return false, nil
 	}

@@ -28,6 +28,7 @@ const (
 	RouteRound      = "/budgets/{id}"
 	RouteBucket     = "/buckets/{id}"
 	RouteAllocation = "/allocations/{id}"
+	RouteProject    = "/projects/{id}"
 	// RouteMarket is the market's HTML search page; hashtags of listings
 	// link to it, filtered by category or kind.
 	RouteMarket        = "/market"
@@ -198,6 +199,9 @@ func (i *IRIs) Agreement(id string) string { return i.path("/agreements/" + id) 
 
 // AgreementID returns the id in a local agreement IRI, or "".
 func (i *IRIs) AgreementID(iri string) string { return i.localID(iri, "/agreements/") }
+
+// Project returns the IRI of a commons project of a local coop.
+func (i *IRIs) Project(id string) string { return i.path("/projects/" + id) }
 
 // MarketURL returns the market page filtered by one query parameter.
 func (i *IRIs) MarketURL(param, value string) string {

@@ -143,6 +143,9 @@ func (f *Federation) listingNote(c *coopfed.Coop, l *coopfed.Listing) map[string
 	if a := audienceValue(l.Audience); a != nil {
 		extra["audience"] = a
 	}
+	if att := paymentLinksDoc(l.PaymentLinks); len(att) > 0 {
+		extra["attachment"] = att
+	}
 	if l.Updated != nil {
 		// Why: copies elsewhere keep only a strictly newer version, so
 		// `updated` carries milliseconds (go-fed would drop them); two
@@ -521,6 +524,7 @@ type listingDoc struct {
 	Reciprocal   *intentDoc      `json:"reciprocal"`
 	UnitBased    json.RawMessage `json:"unitBased"`
 	Tag          tagList         `json:"tag"`
+	Attachment   json.RawMessage `json:"attachment"`
 }
 
 type intentDoc struct {
@@ -631,8 +635,11 @@ func (m *measureDoc) quantity(field string) (coopfed.Quantity, error) {
 
 // listing converts an incoming proposal to a remote Listing and validates
 // it. Refusals are EINVALID without field names, so the inbox answers 400.
-func (d *listingDoc) listing(actorIRI string, now time.Time) (*coopfed.Listing, error) {
-	l := &coopfed.Listing{IRI: d.ID, ActorIRI: actorIRI, Kind: coopfed.KindOfPurpose(d.Purpose), State: coopfed.ListingOpen}
+// Its payment links are read as remotePaymentLinks reads them (loopback
+// http allowed with allowPrivate, as in tests).
+func (d *listingDoc) listing(actorIRI string, now time.Time, allowPrivate bool) (*coopfed.Listing, error) {
+	l := &coopfed.Listing{IRI: d.ID, ActorIRI: actorIRI, Kind: coopfed.KindOfPurpose(d.Purpose), State: coopfed.ListingOpen,
+		PaymentLinks: remotePaymentLinks(d.Attachment, allowPrivate)}
 	content := sanitize.PlainText(sanitize.HTML(string(d.Content)))
 	l.Title = strings.TrimSpace(sanitize.PlainText(string(d.Name)))
 	if l.Title == "" {
@@ -825,7 +832,7 @@ func (k *marketKind) incomingListing(in *incoming) (*coopfed.Listing, bool, erro
 	if !d.AttributedTo.Has(in.signer.IRI) {
 		return nil, true, coopfed.Errorf(coopfed.EFORBIDDEN, "listing is not attributed to the actor")
 	}
-	l, err := d.listing(in.signer.IRI, in.f.now())
+	l, err := d.listing(in.signer.IRI, in.f.now(), in.f.allowPrivate)
 	return l, true, err
 }
 
@@ -1108,7 +1115,7 @@ func (f *Federation) backfillListing(ctx context.Context, a *coopfed.RemoteActor
 	if !ok || d.ID != iri || stripFragment(final) != stripFragment(iri) || !d.AttributedTo.Has(a.IRI) {
 		return false, coopfed.Errorf(coopfed.EINVALID, "not a listing of %s", a.IRI)
 	}
-	l, err := d.listing(a.IRI, f.now())
+	l, err := d.listing(a.IRI, f.now(), f.allowPrivate)
 	if err != nil {
 		return false, err
 	}

@@ -87,11 +87,17 @@ func listingGoldenDocuments(t testing.TB) map[string][]byte {
 		t.Fatal(err)
 	}
 	put("listing-tombstone.json", f.ListingTombstone(gone))
+	paid := goldenListing()
+	paid.IRI = f.iris.Listing("golden-paid")
+	paid.PaymentLinks = []coopfed.PaymentLink{{Name: "Pay for the flour", Href: "https://pay.example/flour"},
+		{Name: "Bank transfer", Href: "payto://iban/DE75512108001245126199"}}
+	put("listing-payment-links.json", f.ListingDocument(c, paid))
 	return docs
 }
 
 var listingGoldenFiles = []string{
 	"listing-note.json", "listing-create.json", "listing-update.json", "listing-close.json", "listing-delete.json", "listing-tombstone.json",
+	"listing-payment-links.json",
 }
 
 // TestListingGolden compares the listing documents with their golden files

@@ -55,7 +55,7 @@ func TestIncomingListingFixtures(t *testing.T) {
 			if !ok {
 				t.Fatal("not decoded as a listing")
 			}
-			l, err := d.listing(c.actor, listingNow)
+			l, err := d.listing(c.actor, listingNow, false)
 			if err != nil {
 				t.Fatalf("listing: %v", err)
 			}
@@ -177,7 +177,7 @@ func TestIncomingListingNumbersAndRefusals(t *testing.T) {
 			if !ok {
 				t.Fatal("not decoded as a listing")
 			}
-			l, err := d.listing(alice, listingNow)
+			l, err := d.listing(alice, listingNow, false)
 			if !c.ok {
 				if err == nil || coopfed.ErrorCode(err) != coopfed.EINVALID {
 					t.Fatalf("err = %v, want EINVALID", err)
@@ -250,7 +250,7 @@ func TestListingDocumentRoundTrip(t *testing.T) {
 	if !ok {
 		t.Fatalf("our own listing does not decode: %s", raw)
 	}
-	got, err := d.listing(l.ActorIRI, listingNow)
+	got, err := d.listing(l.ActorIRI, listingNow, false)
 	if err != nil {
 		t.Fatal(err)
 	}

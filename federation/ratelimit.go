@@ -151,3 +151,37 @@ func (l *hostLimiter) sweep(now time.Time) {
 		}
 	}
 }
+
+// wait is how long until host has a token again; 0 when it has one.
+func (l *hostLimiter) wait(host string, now time.Time) time.Duration {
+	if l == nil || l.rate <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucket(host, now)
+	l.refill(b, now)
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// Defaults of the verification limiter: verifying an agreement by its IRI
+// makes this instance fetch it, so one client may ask for a burst of
+// verifyBurst and then one a second.
+const (
+	verifyRate  = 1
+	verifyBurst = 20
+)
+
+// AllowVerify spends one of client's agreement verifications (client is
+// its address). When it has none left it reports false and how long until
+// the next one.
+func (f *Federation) AllowVerify(client string) (bool, time.Duration) {
+	now := f.now()
+	if f.verifyLimiter.allow(client, now) {
+		return true, 0
+	}
+	return false, f.verifyLimiter.wait(client, now)
+}

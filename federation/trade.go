@@ -38,6 +38,8 @@ var tradeContext = []any{
 		"hasNumericalValue":    "om2:hasNumericalValue",
 		"provider":             map[string]any{"@id": "vf:provider", "@type": "@id"},
 		"receiver":             map[string]any{"@id": "vf:receiver", "@type": "@id"},
+		"due":                  map[string]any{"@id": "vf:due", "@type": "xsd:dateTime"},
+		"xsd":                  "http://www.w3.org/2001/XMLSchema#",
 	},
 }
 
@@ -74,6 +76,11 @@ func agreementDoc(id string, t *coopfed.Trade) map[string]any {
 		primaryID, recID = id+"#primary", id+"#reciprocal"
 	}
 	primary := commitmentDoc(primaryID, t.ListingIRI+"#primary", t.Quantity, "")
+	if !t.Due.IsZero() {
+		// ValueFlows' due on the commitment: the day the resource is to
+		// be delivered, midnight UTC.
+		primary["due"] = t.Due.UTC().Format("2006-01-02T15:04:05Z")
+	}
 	m := map[string]any{"type": "Agreement", "stipulates": primary}
 	var reciprocal map[string]any
 	if t.Reciprocal != nil {
@@ -121,6 +128,7 @@ type commitmentJSON struct {
 	Satisfies  string       `json:"satisfies"`
 	ConformsTo string       `json:"resourceConformsTo"`
 	Quantity   quantityJSON `json:"resourceQuantity"`
+	Due        string       `json:"due"`
 }
 
 // agreementJSON decodes an Agreement; the FEP's own Accept example spells
@@ -205,12 +213,13 @@ func reciprocalOfCommitment(c *commitmentJSON, l *coopfed.Listing) (*coopfed.Rec
 // --- outgoing operations ---
 
 // TradeProposal is what a coop asks for: a quantity of a listing, what it
-// gives in return and a message.
+// gives in return, a message and, if it names one, the delivery date.
 type TradeProposal struct {
 	ListingIRI string
 	Quantity   coopfed.Quantity
 	Reciprocal *coopfed.Reciprocal
 	Message    string
+	Due        time.Time // a day (midnight UTC), zero for none
 }
 
 // partyCoop returns the local coop behind an actor IRI, or nil.
@@ -267,7 +276,7 @@ func (f *Federation) ProposeTrade(ctx context.Context, c *coopfed.Coop, p TradeP
 	t := &coopfed.Trade{
 		ListingIRI: l.IRI, ListingKind: l.Kind, ListingTitle: l.Title, ProposerIRI: self, ProposerCoopID: c.ID,
 		OwnerIRI: l.ActorIRI, Quantity: p.Quantity, Reciprocal: p.Reciprocal, Message: strings.TrimSpace(p.Message),
-		State: coopfed.TradeProposed,
+		State: coopfed.TradeProposed, Due: p.Due,
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -368,7 +377,7 @@ func (f *Federation) CounterTrade(ctx context.Context, c *coopfed.Coop, iri stri
 		ListingIRI: prev.ListingIRI, ListingKind: prev.ListingKind, ListingTitle: prev.ListingTitle,
 		ProposerIRI: prev.ProposerIRI, ProposerCoopID: prev.ProposerCoopID, OwnerIRI: prev.OwnerIRI, OwnerCoopID: prev.OwnerCoopID,
 		FromOwner: self == prev.OwnerIRI, InReplyTo: prev.IRI,
-		Quantity: p.Quantity, Reciprocal: p.Reciprocal, Message: strings.TrimSpace(p.Message), State: coopfed.TradeProposed,
+		Quantity: p.Quantity, Reciprocal: p.Reciprocal, Message: strings.TrimSpace(p.Message), State: coopfed.TradeProposed, Due: p.Due,
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -783,6 +792,16 @@ func applyOffer(ctx context.Context, in *incoming) error {
 	}
 	t := &coopfed.Trade{IRI: in.act.ID, ListingIRI: listingIRI, Quantity: q, State: coopfed.TradeProposed,
 		Message: truncateRunes(sanitize.PlainText(string(o.Content)), coopfed.MaxTradeMessage)}
+	if due := a.primary().Due; due != "" {
+		d, err := time.Parse(time.RFC3339, due)
+		if err != nil {
+			return coopfed.FieldErrors(map[string]string{"due": "a date and time (RFC 3339)"})
+		}
+		// Why the day: the track record counts a trade on time when it is
+		// fulfilled by the end of its due day, UTC, whatever hour a peer
+		// writes.
+		t.Due = d.UTC().Truncate(24 * time.Hour)
+	}
 	l, lerr := in.tx.ListingByIRI(listingIRI)
 	if prev := o.InReplyTo.First(); prev != "" {
 		// A counter-offer: it answers an open Offer sent to the signer.
@@ -1042,8 +1061,11 @@ func (k *tradeKind) check(ctx context.Context, in *incoming, op string) (bool, e
 	if op != "Create" {
 		return false, nil
 	}
-	// Reviews and their answers share the agreement as context with the
-	// delivery confirmations (review.go).
+	// Disputes, reviews and their answers share the agreement as context
+	// with the delivery confirmations (dispute.go, review.go).
+	if j, t, resolved, ok := disputeNote(ctx, in, nil); ok {
+		return true, checkDispute(ctx, in, j, t, resolved)
+	}
 	if j, t, answered, ok := reviewNote(ctx, in, nil); ok {
 		return true, checkReview(ctx, in, j, t, answered)
 	}
@@ -1052,6 +1074,9 @@ func (k *tradeKind) check(ctx context.Context, in *incoming, op string) (bool, e
 }
 
 func (k *tradeKind) apply(ctx context.Context, in *incoming, op string) error {
+	if _, _, _, ok := disputeNote(ctx, in, in.tx); ok {
+		return applyDispute(ctx, in)
+	}
 	if _, _, _, ok := reviewNote(ctx, in, in.tx); ok {
 		return applyReview(ctx, in)
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 var tradeGoldenFiles = []string{"trade-offer.json", "trade-accept.json", "trade-reject.json", "trade-receipt.json", "trade-agreement.json",
-	"trade-review.json", "trade-review-answer.json"}
+	"trade-review.json", "trade-review-answer.json", "trade-dispute.json", "trade-dispute-resolution.json"}
 
 // tradeGoldenDocuments builds the documents of a trade on the golden
 // instance: a remote bakery's 3 kg of the mill's flour for 3.60 EUR.
@@ -28,6 +28,7 @@ func tradeGoldenDocuments(t testing.TB) map[string][]byte {
 		Quantity:   coopfed.Quantity{Value: 3, Unit: "kilogram"},
 		Reciprocal: &coopfed.Reciprocal{Kind: coopfed.ReciprocalPrice, Price: coopfed.Price{Amount: "3.60", Currency: "EUR"}},
 		Message:    "For Saturday's bake", State: coopfed.TradeProposed, Created: e.clock(),
+		Due: time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC),
 	}
 	docs := map[string][]byte{}
 	put := func(name string, v map[string]any) {
@@ -64,6 +65,11 @@ func tradeGoldenDocuments(t testing.TB) map[string][]byte {
 	review.SubjectIRI, review.AuthorIRI = mill, tr.OwnerIRI
 	review.Reply, review.ReplyIRI, review.Replied = "The road was closed.", f.iris.Note(e.newID()), e.clock()
 	put("trade-review-answer.json", f.replyDoc(c, tr, review))
+	d := &coopfed.Dispute{IRI: f.iris.Note(e.newID()), TradeIRI: tr.IRI, OpenerIRI: mill, Reason: "Only 2 kg arrived.", Created: e.clock()}
+	put("trade-dispute.json", f.disputeDoc(tr, d))
+	// The resolution as the bakery would write it (here built by our own code).
+	d.ResolvedBy, d.Resolution, d.ResolveIRI, d.Resolved = tr.OwnerIRI, "The last kilogram came on Monday.", f.iris.Note(e.newID()), e.clock()
+	put("trade-dispute-resolution.json", f.resolutionDoc(tr, d))
 	return docs
 }
 

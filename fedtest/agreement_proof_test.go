@@ -106,6 +106,13 @@ func TestSignedAgreementVerifiesOnAThirdInstance(t *testing.T) {
 // A's record of the trade once B has recorded the acceptance.
 func acceptedTrade(t *testing.T, a, b *fedtest.Instance) (tradeOut, *tradeOut) {
 	t.Helper()
+	return acceptedTradeWith(t, a, b, nil)
+}
+
+// acceptedTradeWith is acceptedTrade with more fields of the proposal
+// (a due date, say).
+func acceptedTradeWith(t *testing.T, a, b *fedtest.Instance, extra map[string]any) (tradeOut, *tradeOut) {
+	t.Helper()
 	b.Follow(t, a)
 	var listing struct{ ID string }
 	if st := a.API(t, http.MethodPost, "/api/v1/coops/mill/listings", eggsOffer(10), &listing); st != http.StatusCreated {
@@ -116,9 +123,13 @@ func acceptedTrade(t *testing.T, a, b *fedtest.Instance) (tradeOut, *tradeOut) {
 		return v == 10
 	})
 	var prop tradeOut
-	if st := b.API(t, http.MethodPost, "/api/v1/coops/bakery/trades", map[string]any{
+	proposal := map[string]any{
 		"listing": listing.ID, "quantity": map[string]any{"value": 2, "unit": "one"}, "reciprocal": map[string]any{"credits": "10"},
-	}, &prop); st != http.StatusCreated {
+	}
+	for k, v := range extra {
+		proposal[k] = v
+	}
+	if st := b.API(t, http.MethodPost, "/api/v1/coops/bakery/trades", proposal, &prop); st != http.StatusCreated {
 		t.Fatalf("propose: %d", st)
 	}
 	var onA *tradeOut

@@ -73,6 +73,9 @@ type Actor struct {
 	// Type is the actor's type: Person by default; Application for an
 	// instance actor or a relay.
 	Type string
+	// Attachment, when set, is the document's attachment (profile fields,
+	// FEP-0ea0 payment links).
+	Attachment []any
 }
 
 // NewRemote starts a fake server; it stops when the test ends.
@@ -217,6 +220,9 @@ func (a *Actor) Document() map[string]any {
 	}
 	if a.SharedInbox {
 		doc["endpoints"] = map[string]any{"sharedInbox": a.Remote.URL + "/inbox"}
+	}
+	if a.Attachment != nil {
+		doc["attachment"] = a.Attachment
 	}
 	return doc
 }

@@ -17,6 +17,8 @@ type tradeOut struct {
 	ID                                  int64
 	IRI, State, Reason, Agreement, Role string
 	Credits, Receipt                    string
+	Due                                 string
+	OnTime                              bool `json:"on_time"`
 	Quantity                            struct {
 		Value float64
 		Unit  string

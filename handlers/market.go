@@ -54,6 +54,8 @@ type listingInput struct {
 	Reciprocal  json.RawMessage `json:"reciprocal"`
 	Place       json.RawMessage `json:"place"`
 	ValidUntil  json.RawMessage `json:"valid_until"`
+	// PaymentLinks replaces the listing's FEP-0ea0 links ([] removes them).
+	PaymentLinks *[]coopfed.PaymentLink `json:"payment_links"`
 }
 
 type quantityInput struct {
@@ -211,6 +213,12 @@ func (in *listingInput) apply(l *coopfed.Listing, creating bool, fields map[stri
 			l.Place = &coopfed.Place{Name: strings.TrimSpace(p.Name), Latitude: p.Latitude, Longitude: p.Longitude}
 		}
 	}
+	if in.PaymentLinks != nil {
+		l.PaymentLinks = nil
+		for _, pl := range *in.PaymentLinks {
+			l.PaymentLinks = append(l.PaymentLinks, coopfed.PaymentLink{Name: strings.TrimSpace(pl.Name), Href: strings.TrimSpace(pl.Href)})
+		}
+	}
 	switch {
 	case len(in.ValidUntil) == 0:
 	case isNull(in.ValidUntil):
@@ -264,7 +272,7 @@ func (s *Server) listingOut(ctx context.Context, l *coopfed.Listing, dist *float
 		"quantity": qty(&l.Quantity), "available": qty(l.Available), "minimum": qty(l.Minimum),
 		"unit_based": l.UnitBased, "state": l.State, "local": l.Local(),
 		"published": l.Published.UTC().Format(time.RFC3339), "headline": federation.ListingHeadline(l),
-		"coop": s.actorOut(ctx, l.ActorIRI, actors),
+		"coop": s.actorOut(ctx, l.ActorIRI, actors), "payment_links": paymentLinksOut(l.PaymentLinks),
 	}
 	out["reciprocal"] = nil
 	if r := l.Reciprocal; r != nil {
@@ -305,11 +313,13 @@ func (s *Server) actorOut(ctx context.Context, iri string, actors map[string]map
 		out["handle"] = name + "@" + s.iris.Host()
 		if c, err := s.store.CoopByName(ctx, name); err == nil {
 			out["name"] = c.Title()
+			out["payment_links"] = paymentLinksOut(c.PaymentLinks)
 		}
 	} else if a, err := s.store.RemoteActor(ctx, iri); err == nil {
 		out["handle"] = a.Handle()
 		out["name"] = a.Name
 		out["url"] = a.URL
+		out["payment_links"] = paymentLinksOut(a.PaymentLinks)
 	}
 	actors[iri] = out
 	return out
@@ -772,7 +782,8 @@ func (s *Server) getListing(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{
 		"Coop": c, "Handle": c.Name + "@" + s.iris.Host(), "CoopURL": s.iris.Coop(c.Name),
 		"L": l, "Headline": federation.ListingHeadline(l), "DescriptionHTML": sanitize.Text(l.Description),
-		"Open": l.OpenAt(time.Now()), "CategoryURL": s.iris.MarketURL("category", l.Category),
+		"PaymentLinks": paymentLinkViews(l.PaymentLinks),
+		"Open":         l.OpenAt(time.Now()), "CategoryURL": s.iris.MarketURL("category", l.Category),
 	}
 	s.listingVisitor(w, r, l, data)
 	s.render(w, r, "listing", data)
@@ -804,6 +815,8 @@ func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 		URL, Headline, Coop, Kind, Trade, Report string
 		Distance                                 *float64
 		Via                                      []string
+		// Pay are the listing's payment links, CoopPay its coop's.
+		Pay, CoopPay []paymentLinkView
 	}
 	sess := s.visitor(w, r, data)
 	actors := map[string]map[string]any{}
@@ -835,8 +848,10 @@ func (s *Server) getMarket(w http.ResponseWriter, r *http.Request) {
 			v := float64(int64(*h.DistanceKm*10+0.5)) / 10
 			d = &v
 		}
+		coopLinks, _ := a["payment_links"].([]coopfed.PaymentLink)
 		rows = append(rows, row{URL: h.IRI, Headline: federation.ListingHeadline(h.Listing), Coop: coop, Kind: h.Kind, Distance: d,
-			Trade: s.tradeLink(sess, h.Listing), Report: s.reportLink(sess, h.Listing), Via: via})
+			Trade: s.tradeLink(sess, h.Listing), Report: s.reportLink(sess, h.Listing), Via: via,
+			Pay: paymentLinkViews(h.Listing.PaymentLinks), CoopPay: paymentLinkViews(coopLinks)})
 	}
 	data["Results"] = rows
 	if len(hits) == mq.Limit {

@@ -104,6 +104,12 @@ func (s *Server) getCoop(w http.ResponseWriter, r *http.Request) {
 		return names[iri]
 	})
 	data["PaymentLinks"] = paymentLinkViews(c.PaymentLinks)
+	projects, err := s.store.Projects(ctx, c.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	data["Projects"] = projects
 	if track.Reviews > 0 {
 		data["RatingChart"] = ratingChart(reviews)
 	}

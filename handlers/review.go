@@ -113,7 +113,8 @@ func (s *Server) apiTrackRecord(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, marketJSON, map[string]any{
 		"trades_accepted": tr.Accepted, "trades_fulfilled": tr.Fulfilled, "reviews": tr.Reviews,
-		"average_rating": tr.Average(), "items": items,
+		"average_rating": tr.Average(), "trades_with_due_date": tr.WithDue, "on_time": tr.OnTime,
+		"disputes": tr.Disputes, "open_disputes": tr.OpenDisputes, "items": items,
 	})
 	return nil
 }

@@ -36,6 +36,8 @@ type tradeInput struct {
 	Quantity   json.RawMessage `json:"quantity"`
 	Reciprocal json.RawMessage `json:"reciprocal"`
 	Message    string          `json:"message"`
+	// Due is the delivery date, YYYY-MM-DD (UTC); "" for none.
+	Due string `json:"due"`
 }
 
 func (in *tradeInput) proposal(needListing bool) (federation.TradeProposal, error) {
@@ -51,6 +53,14 @@ func (in *tradeInput) proposal(needListing bool) (federation.TradeProposal, erro
 	}
 	if len(in.Reciprocal) > 0 && !isNull(in.Reciprocal) {
 		p.Reciprocal = parseReciprocal(in.Reciprocal, fields)
+	}
+	if due := strings.TrimSpace(in.Due); due != "" {
+		d, err := time.Parse("2006-01-02", due)
+		if err != nil || d.Year() > 9999 {
+			fields["due"] = "a date, YYYY-MM-DD"
+		} else {
+			p.Due = d
+		}
 	}
 	return p, coopfed.FieldErrors(fields)
 }
@@ -73,8 +83,25 @@ func (s *Server) tradeOut(t *coopfed.Trade, self string) map[string]any {
 		"reciprocal":  rec, "credits": coopfed.FormatCredits(t.Credits()), "message": t.Message,
 		"state": t.State, "reason": t.Reason, "agreement": t.AgreementIRI,
 		"owner_confirmed": t.OwnerConfirmed, "proposer_confirmed": t.ProposerConfirmed, "receipt": t.ReceiptIRI,
+		"due": dateOrEmpty(t.Due), "fulfilled_at": timeOrEmpty(t.FulfilledAt), "on_time": t.OnTime(),
 		"created": t.Created.Format(time.RFC3339), "updated": t.Updated.Format(time.RFC3339),
 	}
+}
+
+// dateOrEmpty writes a day as YYYY-MM-DD, "" for none.
+func dateOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// timeOrEmpty writes a time as RFC 3339, "" for none.
+func timeOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func (s *Server) apiProposeTrade(w http.ResponseWriter, r *http.Request) error {

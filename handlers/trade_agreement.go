@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/coopfed/coopfed"
@@ -70,6 +72,9 @@ func verificationOut(c *federation.AgreementCheck) map[string]any {
 // POST checks the document in the body. A document that fails is
 // answered 422 with what failed.
 func (s *Server) apiVerifyAgreement(w http.ResponseWriter, r *http.Request) error {
+	if err := s.verifyAllowed(w, r); err != nil {
+		return err
+	}
 	var check *federation.AgreementCheck
 	var err error
 	if r.Method == http.MethodPost {
@@ -95,6 +100,20 @@ func (s *Server) apiVerifyAgreement(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// verifyAllowed spends one of the client's verifications. Why: a
+// verification by IRI makes this instance fetch from another server, and
+// each one checks signatures; without a bound per client the endpoint
+// would let anyone make the instance fetch and compute without end. The
+// refusal carries Retry-After, in whole seconds rounded up.
+func (s *Server) verifyAllowed(w http.ResponseWriter, r *http.Request) error {
+	ok, wait := s.fed.AllowVerify(clientIP(r))
+	if ok {
+		return nil
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	return coopfed.Errorf(coopfed.ERATELIMIT, "too many verifications from your address; try again later")
+}
+
 // getVerifyAgreement shows the verification form and, given ?iri=, the
 // outcome: who signed the agreement and when, or why it fails.
 func (s *Server) getVerifyAgreement(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +121,10 @@ func (s *Server) getVerifyAgreement(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{"IRI": iri}
 	s.visitor(w, r, data)
 	if iri != "" {
+		if err := s.verifyAllowed(w, r); err != nil {
+			s.uiError(w, r, err)
+			return
+		}
 		check, body, err := s.fed.VerifyAgreementAt(r.Context(), iri)
 		if err != nil {
 			data["Problem"] = coopfed.ErrorMessage(err)

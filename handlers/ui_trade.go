@@ -36,7 +36,7 @@ func init() {
 }
 
 // tradeFormFields are the fields of a proposal or a counter-offer.
-var tradeFormFields = []string{"listing", "quantity_value", "quantity_unit", "return_kind", "return_amount", "return_currency", "message"}
+var tradeFormFields = []string{"listing", "quantity_value", "quantity_unit", "return_kind", "return_amount", "return_currency", "message", "due"}
 
 // tradeFields maps the domain's field names to the trade form's.
 var tradeFields = map[string]string{
@@ -59,7 +59,7 @@ var tradeFlashes = map[string]string{
 // through the same parsing and validation as POST .../trades.
 func (f *form) proposal(needListing bool) (federation.TradeProposal, error) {
 	v := f.Values
-	in := tradeInput{Listing: v["listing"], Message: v["message"]}
+	in := tradeInput{Listing: v["listing"], Message: v["message"], Due: v["due"]}
 	if v["quantity_value"] != "" || v["quantity_unit"] != "" {
 		in.Quantity = rawJSON(map[string]string{"value": v["quantity_value"], "unit": v["quantity_unit"]})
 	}
@@ -204,7 +204,11 @@ type tradeRow struct {
 	CanConfirm, IConfirmed bool
 	// CanReview is set on a fulfilled trade the coop has not reviewed.
 	CanReview bool
-	Form      *form
+	// Dispute is the trade's open dispute, if any; CanDispute is set on
+	// an agreed trade without one.
+	Dispute    *coopfed.Dispute
+	CanDispute bool
+	Form       *form
 }
 
 // balanceRow is the mutual-credit balance with one partner.
@@ -303,6 +307,17 @@ func (s *Server) tradesPage(w http.ResponseWriter, r *http.Request, sess *store.
 				mine = t.OwnerConfirmed
 			}
 			row.CanConfirm, row.IConfirmed = !mine, mine
+			disputes, err := s.store.TradeDisputes(ctx, t.ID)
+			if err != nil {
+				s.uiError(w, r, err)
+				return
+			}
+			for _, d := range disputes {
+				if d.Open() {
+					row.Dispute = d
+				}
+			}
+			row.CanDispute = row.Dispute == nil
 			accepted = append(accepted, row)
 		default:
 			row.CanReview = t.State == coopfed.TradeFulfilled && !reviewed[t.ID]

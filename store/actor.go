@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/coopfed/coopfed"
@@ -29,12 +30,21 @@ func (tx *Tx) PutRemoteActor(a *coopfed.RemoteActor) error {
 	if a.FetchedAt.IsZero() {
 		a.FetchedAt = tx.now
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO remote_actors (`+actorColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	links := ""
+	if len(a.PaymentLinks) > 0 {
+		b, err := json.Marshal(a.PaymentLinks)
+		if err != nil {
+			return err
+		}
+		links = string(b)
+	}
+	_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO remote_actors (`+actorColumns+`, payment_links) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(iri) DO UPDATE SET type = excluded.type, preferred_username = excluded.preferred_username, host = excluded.host,
 		name = excluded.name, summary = excluded.summary, url = excluded.url, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
 		outbox = excluded.outbox, followers = excluded.followers, public_key_id = excluded.public_key_id,
-		public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at, region = excluded.region`,
-		a.IRI, a.Type, a.PreferredUsername, a.Host, a.Name, a.Summary, a.URL, a.Inbox, a.SharedInbox, a.Outbox, a.Followers, a.PublicKeyID, a.PublicKeyPEM, ms(a.FetchedAt), a.Region)
+		public_key_pem = excluded.public_key_pem, fetched_at = excluded.fetched_at, region = excluded.region,
+		payment_links = excluded.payment_links`,
+		a.IRI, a.Type, a.PreferredUsername, a.Host, a.Name, a.Summary, a.URL, a.Inbox, a.SharedInbox, a.Outbox, a.Followers, a.PublicKeyID, a.PublicKeyPEM, ms(a.FetchedAt), a.Region, links)
 	if err != nil {
 		return fmt.Errorf("store: put actor: %w", err)
 	}
@@ -52,11 +62,30 @@ func (tx *Tx) RemoteActor(iri string) (*coopfed.RemoteActor, error) {
 }
 
 func remoteActor(ctx context.Context, q querier, iri string) (*coopfed.RemoteActor, error) {
-	a, err := scanActor(q.QueryRowContext(ctx, `SELECT `+actorColumns+` FROM remote_actors WHERE iri = ?`, iri))
+	var links string
+	a, err := scanActor(withExtra(q.QueryRowContext(ctx, `SELECT `+actorColumns+`, payment_links FROM remote_actors WHERE iri = ?`, iri), &links))
 	if err != nil {
 		return nil, notFound("actor", err)
 	}
+	if links != "" {
+		if err := json.Unmarshal([]byte(links), &a.PaymentLinks); err != nil {
+			return nil, fmt.Errorf("store: actor %s: payment links: %w", a.IRI, err)
+		}
+	}
 	return a, nil
+}
+
+// extraScanner scans a row's last columns into extra after those the
+// wrapped scan asks for.
+type extraScanner struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (e extraScanner) Scan(dest ...any) error { return e.row.Scan(append(dest, e.extra...)...) }
+
+func withExtra(row interface{ Scan(...any) error }, extra ...any) extraScanner {
+	return extraScanner{row: row, extra: extra}
 }
 
 // RemoteActorByKeyID returns the cached actor owning the key, or ENOTFOUND.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -351,11 +352,16 @@ func TestRemoteActorCache(t *testing.T) {
 		t.Errorf("FetchedAt = %v, want the store clock", a.FetchedAt)
 	}
 
+	// Payment links are kept with the actor.
+	a.PaymentLinks = []coopfed.PaymentLink{{Name: "Give", Href: "https://pay.example/alice"}}
+	if err := s.PutRemoteActor(ctx, a); err != nil {
+		t.Fatal(err)
+	}
 	got, err := s.RemoteActor(ctx, a.IRI)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *got != *a {
+	if !reflect.DeepEqual(got, a) {
 		t.Errorf("RemoteActor = %+v, want %+v", got, a)
 	}
 	if got, err := s.RemoteActorByKeyID(ctx, a.PublicKeyID); err != nil || got.IRI != a.IRI {

@@ -17,7 +17,7 @@ import (
 const listingColumns = `l.id, l.iri, COALESCE(l.coop_id, 0), l.actor_iri, l.kind, l.title, l.description, l.category, l.conforms_to,
 	l.quantity_value, l.quantity_unit, l.available_value, l.available_unit, l.minimum_value, l.minimum_unit, l.unit_based,
 	l.reciprocal_kind, l.reciprocal_amount, l.reciprocal_currency, l.reciprocal_resource,
-	l.place_name, l.lat, l.lon, l.valid_until, l.state, l.published, l.updated, l.deleted`
+	l.place_name, l.lat, l.lon, l.valid_until, l.state, l.published, l.updated, l.deleted, l.payment_links`
 
 // reciprocalResource is the JSON kept for a reciprocal of kind resource.
 type reciprocalResource struct {
@@ -32,15 +32,20 @@ func scanListing(row interface{ Scan(...any) error }) (*coopfed.Listing, error) 
 	var availV, minV, lat, lon sql.NullFloat64
 	var availU, minU sql.NullString
 	var recKind, recAmount, recCurrency, recResource string
-	var placeName string
+	var placeName, links string
 	var validUntil, updated sql.NullInt64
 	var published int64
 	err := row.Scan(&l.ID, &l.IRI, &l.CoopID, &l.ActorIRI, &l.Kind, &l.Title, &l.Description, &l.Category, &l.ConformsTo,
 		&l.Quantity.Value, &l.Quantity.Unit, &availV, &availU, &minV, &minU, &l.UnitBased,
 		&recKind, &recAmount, &recCurrency, &recResource,
-		&placeName, &lat, &lon, &validUntil, &l.State, &published, &updated, &l.Deleted)
+		&placeName, &lat, &lon, &validUntil, &l.State, &published, &updated, &l.Deleted, &links)
 	if err != nil {
 		return nil, err
+	}
+	if links != "" {
+		if err := json.Unmarshal([]byte(links), &l.PaymentLinks); err != nil {
+			return nil, fmt.Errorf("store: listing %s: payment links: %w", l.IRI, err)
+		}
 	}
 	if availV.Valid {
 		l.Available = &coopfed.Quantity{Value: availV.Float64, Unit: availU.String}
@@ -113,16 +118,24 @@ func listingArgs(l *coopfed.Listing) ([]any, error) {
 	if l.Updated != nil {
 		updated = ms(*l.Updated)
 	}
+	links := ""
+	if len(l.PaymentLinks) > 0 {
+		b, err := json.Marshal(l.PaymentLinks)
+		if err != nil {
+			return nil, err
+		}
+		links = string(b)
+	}
 	return []any{l.IRI, coop, l.ActorIRI, l.Kind, l.Title, l.Description, l.Category, l.ConformsTo,
 		l.Quantity.Value, l.Quantity.Unit, availV, availU, minV, minU, l.UnitBased,
 		recKind, recAmount, recCurrency, recResource,
-		placeName, lat, lon, band, validUntil, l.State, ms(l.Published), updated, l.Deleted}, nil
+		placeName, lat, lon, band, validUntil, l.State, ms(l.Published), updated, l.Deleted, links}, nil
 }
 
 const listingWriteColumns = `iri, coop_id, actor_iri, kind, title, description, category, conforms_to,
 	quantity_value, quantity_unit, available_value, available_unit, minimum_value, minimum_unit, unit_based,
 	reciprocal_kind, reciprocal_amount, reciprocal_currency, reciprocal_resource,
-	place_name, lat, lon, lat_band, valid_until, state, published, updated, deleted`
+	place_name, lat, lon, lat_band, valid_until, state, published, updated, deleted, payment_links`
 
 // ListingColumns returns the columns of SQLInsertListing, in the order of
 // ListingArgs (for bulk loaders that COPY rows into PostgreSQL).
@@ -137,7 +150,7 @@ func ListingColumns() []string {
 // SQLInsertListing is the statement that stores one listing; its
 // arguments are those of ListingArgs. Bulk loaders (the synthetic market
 // of the benchmarks) prepare it once.
-const SQLInsertListing = `INSERT INTO listings (` + listingWriteColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const SQLInsertListing = `INSERT INTO listings (` + listingWriteColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // ListingArgs returns the arguments of SQLInsertListing for l.
 func ListingArgs(l *coopfed.Listing) ([]any, error) { return listingArgs(l) }
@@ -236,7 +249,7 @@ func listingByIRI(ctx context.Context, q querier, iri string) (*coopfed.Listing,
 func (tx *Tx) TombstoneListing(iri string) error {
 	res, err := tx.tx.ExecContext(tx.ctx, `UPDATE listings SET deleted = 1, state = 'closed', title = '', description = '', category = '',
 		conforms_to = '', reciprocal_kind = '', reciprocal_amount = '', reciprocal_currency = '', reciprocal_resource = '',
-		place_name = '', lat = NULL, lon = NULL, lat_band = NULL, updated = ?
+		place_name = '', lat = NULL, lon = NULL, lat_band = NULL, payment_links = '', updated = ?
 		WHERE iri = ? AND coop_id IS NOT NULL AND deleted = 0`, ms(tx.now), iri)
 	if err := affected(res, err, "listing"); err != nil {
 		return err

@@ -339,6 +339,13 @@ func newCopyFixture(t *testing.T, clock *testClock) *copyFixture {
 		if err := tx.ReplyToReview(rv, "Thank you", copyHere+"/notes/answer/1"); err != nil {
 			return err
 		}
+		d := &coopfed.Dispute{IRI: copyHere + "/notes/dispute/1", TradeID: tr.ID, OpenerIRI: tr.ProposerIRI, Reason: "Stale"}
+		if err := tx.OpenDispute(d); err != nil {
+			return err
+		}
+		if err := tx.ResolveDispute(d, tr.OwnerIRI, "Replaced", copyHere+"/notes/resolve/1"); err != nil {
+			return err
+		}
 		rej := &coopfed.Trade{IRI: copyMill + "/offers/9", ListingIRI: bread.IRI, ListingKind: bread.Kind, ListingTitle: bread.Title,
 			ProposerIRI: copyMill, OwnerIRI: bread.ActorIRI, OwnerCoopID: f.bakery.ID, Quantity: coopfed.Quantity{Value: 1, Unit: "kilogram"}, State: coopfed.TradeProposed}
 		if err := tx.InsertTrade(rej); err != nil {
@@ -389,6 +396,27 @@ func newCopyFixture(t *testing.T, clock *testClock) *copyFixture {
 		}
 		return tx.InsertRound(&coopfed.BudgetRound{IRI: copyMill + "/budgets/1", OwnerIRI: copyMill, Title: "Mill fund", Pot: 100, Currency: "credits",
 			Decimals: 4, Model: coopfed.BudgetMotion, ClosesAt: tx.Now().Add(time.Hour), VotingClosesAt: tx.Now().Add(2 * time.Hour), State: coopfed.RoundOpen})
+	})
+
+	// A commons project with a member's pledge, a remote one changed once,
+	// and the bakery's own pledge to a remote project.
+	step(func(tx *Tx) error {
+		p := &coopfed.Project{CoopID: f.bakery.ID, IRI: copyHere + "/projects/1", Title: "Shared oven", Description: "For the street",
+			Currency: "EUR", Digits: 3, Unit: 1}
+		if err := tx.InsertProject(p); err != nil {
+			return err
+		}
+		for _, pl := range []*coopfed.Pledge{
+			{ProjectIRI: p.IRI, Pledger: coopfed.MemberPledger(bo.ID), MemberID: bo.ID, Name: "bo", Cap: 500},
+			{ProjectIRI: p.IRI, Pledger: copyMill, Name: "mill@mill.example", Cap: 100, Activity: copyMill + "/join/1"},
+			{ProjectIRI: p.IRI, Pledger: copyMill, Name: "mill@mill.example", Cap: 900, Activity: copyMill + "/join/2"},
+			{ProjectIRI: copyMill + "/projects/7", Pledger: copyHere + "/coops/bakery", Name: "bakery", Cap: 50, Activity: copyHere + "/activities/join/1"},
+		} {
+			if _, err := tx.PutPledge(pl); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 
 	// Notifications, one read; reports, one resolved and forwarded.
@@ -702,6 +730,16 @@ func insertOneOfEach(t *testing.T, s *Store, f *copyFixture) {
 			return err
 		}
 		if err := tx.InsertSpend(&coopfed.Spend{RoundID: r.ID, BucketID: bk.ID, Amount: 100}); err != nil { // budget_spends
+			return err
+		}
+		p := &coopfed.Project{CoopID: c.ID, IRI: copyHere + "/projects/new", Title: "New", Currency: "EUR", Digits: 2, Unit: 1}
+		if err := tx.InsertProject(p); err != nil { // projects
+			return err
+		}
+		if _, err := tx.PutPledge(&coopfed.Pledge{ProjectIRI: p.IRI, Pledger: copyMill, Cap: 5}); err != nil { // pledges
+			return err
+		}
+		if err := tx.OpenDispute(&coopfed.Dispute{IRI: copyHere + "/notes/dispute/new", TradeID: tr.ID, OpenerIRI: copyMill, Reason: "late"}); err != nil { // disputes
 			return err
 		}
 		g, err := tx.GroupByName("newgroup")

@@ -149,5 +149,19 @@ func (s *Store) TrackRecord(ctx context.Context, coopID int64, actorIRI string) 
 	if err != nil {
 		return t, fmt.Errorf("store: track record: %w", err)
 	}
+	// On time: fulfilled before the end of the due day (due_at is that
+	// day's midnight UTC, in milliseconds).
+	err = s.read.QueryRowContext(ctx, `SELECT
+		COUNT(CASE WHEN due_at > 0 THEN 1 END),
+		COUNT(CASE WHEN due_at > 0 AND fulfilled_at < due_at + 86400000 THEN 1 END)
+		FROM trades WHERE state = 'fulfilled' AND (proposer_coop_id = ? OR owner_coop_id = ?)`, coopID, coopID).Scan(&t.WithDue, &t.OnTime)
+	if err != nil {
+		return t, fmt.Errorf("store: track record: %w", err)
+	}
+	err = s.read.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(CASE WHEN d.resolved_by = '' THEN 1 END)
+		FROM disputes d JOIN trades t ON t.id = d.trade_id WHERE t.proposer_coop_id = ? OR t.owner_coop_id = ?`, coopID, coopID).Scan(&t.Disputes, &t.OpenDisputes)
+	if err != nil {
+		return t, fmt.Errorf("store: track record: %w", err)
+	}
 	return t, nil
 }

@@ -295,7 +295,7 @@ func notFound(what string, err error) error {
 // Counts returns the number of rows of a few tables, keyed by table name: a
 // cheap fingerprint tests use to check that a refused request wrote nothing.
 func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
-	tables := []string{"coops", "tokens", "remote_actors", "budget_rounds", "budget_buckets", "budget_allocators", "budget_allocations", "budget_spends", "followers", "following", "objects", "activities", "deliveries", "inbox_seen", "timeline", "domain_blocks", "actor_blocks", "listings", "notifications", "members", "member_actors", "motions", "motion_eligible", "votes", "ballots", "vote_changes", "motion_replies", "motion_amendments", "motion_tasks", "motion_reviews", "motion_follow_ups", "sessions", "trades", "ledger_entries", "credit_limits", "reviews",
+	tables := []string{"coops", "tokens", "remote_actors", "budget_rounds", "budget_buckets", "budget_allocators", "budget_allocations", "budget_spends", "followers", "following", "objects", "activities", "deliveries", "inbox_seen", "timeline", "domain_blocks", "actor_blocks", "listings", "notifications", "members", "member_actors", "motions", "motion_eligible", "votes", "ballots", "vote_changes", "motion_replies", "motion_amendments", "motion_tasks", "motion_reviews", "motion_follow_ups", "sessions", "trades", "ledger_entries", "credit_limits", "reviews", "projects", "pledges", "disputes",
 		"groups", "group_moderators", "group_bans", "group_posts", "listing_groups", "market_removals", "reports", "member_classes", "coop_federations"}
 	out := make(map[string]int64, len(tables))
 	for _, t := range tables {

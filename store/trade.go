@@ -12,7 +12,7 @@ import (
 const tradeColumns = `t.id, t.iri, t.listing_iri, t.listing_kind, t.listing_title, t.proposer_iri, COALESCE(t.proposer_coop_id, 0),
 	t.owner_iri, COALESCE(t.owner_coop_id, 0), t.from_owner, t.in_reply_to, t.quantity_value, t.quantity_unit, t.reciprocal,
 	t.message, t.state, t.reason, COALESCE(t.agreement_iri, ''), COALESCE(t.answer_iri, ''), t.owner_confirmed,
-	t.proposer_confirmed, t.receipt_iri, t.agreement_json, t.created_at, t.updated_at`
+	t.proposer_confirmed, t.receipt_iri, t.agreement_json, t.due_at, t.fulfilled_at, t.created_at, t.updated_at`
 
 // reciprocalJSON is the stored form of a trade's reciprocal.
 type reciprocalJSON struct {
@@ -49,11 +49,11 @@ func decodeReciprocal(s string) (*coopfed.Reciprocal, error) {
 func scanTrade(row interface{ Scan(...any) error }) (*coopfed.Trade, error) {
 	var t coopfed.Trade
 	var rec string
-	var created, updated int64
+	var created, updated, due, fulfilled int64
 	err := row.Scan(&t.ID, &t.IRI, &t.ListingIRI, &t.ListingKind, &t.ListingTitle, &t.ProposerIRI, &t.ProposerCoopID,
 		&t.OwnerIRI, &t.OwnerCoopID, &t.FromOwner, &t.InReplyTo, &t.Quantity.Value, &t.Quantity.Unit, &rec,
 		&t.Message, &t.State, &t.Reason, &t.AgreementIRI, &t.AnswerIRI, &t.OwnerConfirmed,
-		&t.ProposerConfirmed, &t.ReceiptIRI, &t.AgreementJSON, &created, &updated)
+		&t.ProposerConfirmed, &t.ReceiptIRI, &t.AgreementJSON, &due, &fulfilled, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +61,12 @@ func scanTrade(row interface{ Scan(...any) error }) (*coopfed.Trade, error) {
 		return nil, fmt.Errorf("store: trade %s: reciprocal: %w", t.IRI, err)
 	}
 	t.Created, t.Updated = fromMS(created), fromMS(updated)
+	if due != 0 {
+		t.Due = fromMS(due)
+	}
+	if fulfilled != 0 {
+		t.FulfilledAt = fromMS(fulfilled)
+	}
 	return &t, nil
 }
 
@@ -91,11 +97,11 @@ func (tx *Tx) InsertTrade(t *coopfed.Trade) error {
 	t.Updated = tx.now
 	id, inserted, err := tx.insertID(`INSERT INTO trades (iri, listing_iri, listing_kind, listing_title, proposer_iri,
 		proposer_coop_id, owner_iri, owner_coop_id, from_owner, in_reply_to, quantity_value, quantity_unit, reciprocal, message,
-		state, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		state, reason, due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(iri) DO NOTHING`,
 		t.IRI, t.ListingIRI, t.ListingKind, t.ListingTitle, t.ProposerIRI, nullIfZero(t.ProposerCoopID), t.OwnerIRI,
 		nullIfZero(t.OwnerCoopID), t.FromOwner, t.InReplyTo, t.Quantity.Value, t.Quantity.Unit, rec, t.Message,
-		t.State, t.Reason, ms(t.Created), ms(t.Updated))
+		t.State, t.Reason, msOrZero(t.Due), ms(t.Created), ms(t.Updated))
 	if err != nil {
 		return fmt.Errorf("store: insert trade: %w", err)
 	}
@@ -147,12 +153,13 @@ func (tx *Tx) ConfirmTrade(t *coopfed.Trade, byOwner bool, receipt string) (bool
 	}
 	if t.OwnerConfirmed && t.ProposerConfirmed {
 		t.State = coopfed.TradeFulfilled
+		t.FulfilledAt = tx.now
 	}
 	if t.ReceiptIRI == "" || t.State == coopfed.TradeFulfilled {
 		t.ReceiptIRI = receipt
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE trades SET owner_confirmed = ?, proposer_confirmed = ?, state = ?, receipt_iri = ?, updated_at = ?
-		WHERE id = ?`, t.OwnerConfirmed, t.ProposerConfirmed, t.State, t.ReceiptIRI, ms(tx.now), t.ID)
+	_, err := tx.tx.ExecContext(tx.ctx, `UPDATE trades SET owner_confirmed = ?, proposer_confirmed = ?, state = ?, receipt_iri = ?, fulfilled_at = ?, updated_at = ?
+		WHERE id = ?`, t.OwnerConfirmed, t.ProposerConfirmed, t.State, t.ReceiptIRI, msOrZero(t.FulfilledAt), ms(tx.now), t.ID)
 	if err != nil {
 		return false, fmt.Errorf("store: confirm trade: %w", err)
 	}
@@ -293,12 +300,12 @@ func (s *Store) Ledger(ctx context.Context, coopID int64) ([]coopfed.LedgerEntry
 		var at int64
 		var t coopfed.Trade
 		var rec string
-		var created, updated int64
+		var created, updated, due, fulfilled int64
 		if err := rows.Scan(&e.Counterpart, &e.Direction, &e.Credits, &at,
 			&t.ID, &t.IRI, &t.ListingIRI, &t.ListingKind, &t.ListingTitle, &t.ProposerIRI, &t.ProposerCoopID,
 			&t.OwnerIRI, &t.OwnerCoopID, &t.FromOwner, &t.InReplyTo, &t.Quantity.Value, &t.Quantity.Unit, &rec,
 			&t.Message, &t.State, &t.Reason, &t.AgreementIRI, &t.AnswerIRI, &t.OwnerConfirmed,
-			&t.ProposerConfirmed, &t.ReceiptIRI, &t.AgreementJSON, &created, &updated); err != nil {
+			&t.ProposerConfirmed, &t.ReceiptIRI, &t.AgreementJSON, &due, &fulfilled, &created, &updated); err != nil {
 			return nil, err
 		}
 		r, err := decodeReciprocal(rec)
