@@ -45,11 +45,7 @@ func init() {
 }
 
 func (s *Server) apiAmendMotion(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -68,11 +64,7 @@ func (s *Server) apiAmendMotion(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiOpenVoting(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -83,11 +75,7 @@ func (s *Server) apiOpenVoting(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiReplyToMotion(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -120,11 +108,7 @@ func taskJSON(t *coopfed.Task) map[string]any {
 }
 
 func (s *Server) apiAddTask(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -153,11 +137,7 @@ func (s *Server) apiAddTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiListTasks(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -178,11 +158,7 @@ func (s *Server) apiListTasks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiCompleteTask(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -216,11 +192,7 @@ func (s *Server) apiCompleteTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiSetReviewDate(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -242,11 +214,7 @@ func (s *Server) apiSetReviewDate(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) apiRecordReview(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}

@@ -397,6 +397,17 @@ func (s *Server) apiListMotions(w http.ResponseWriter, r *http.Request) error {
 }
 
 // motionParam reads the ?id= of a motion action.
+// coopMotion authenticates the request's coop and reads the motion it
+// names, the prologue of every motion call of the API.
+func (s *Server) coopMotion(r *http.Request) (*coopfed.Coop, string, error) {
+	c, err := s.authCoop(r)
+	if err != nil {
+		return nil, "", err
+	}
+	iri, err := motionParam(r)
+	return c, iri, err
+}
+
 func motionParam(r *http.Request) (string, error) {
 	iri := r.URL.Query().Get("id")
 	if iri == "" {
@@ -406,11 +417,7 @@ func motionParam(r *http.Request) (string, error) {
 }
 
 func (s *Server) apiVote(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -461,11 +468,7 @@ func (s *Server) writeMotion(w http.ResponseWriter, r *http.Request, iri string,
 }
 
 func (s *Server) apiCloseMotion(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
@@ -476,11 +479,7 @@ func (s *Server) apiCloseMotion(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiExtendMotion(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.authCoop(r)
-	if err != nil {
-		return err
-	}
-	iri, err := motionParam(r)
+	c, iri, err := s.coopMotion(r)
 	if err != nil {
 		return err
 	}
