@@ -103,6 +103,16 @@ func HTML(s string) string {
 	if s == "" {
 		return ""
 	}
+	// Most posts are paragraphs of text, links and mentions: those take
+	// one pass over their tokens instead of a parse and two renders.
+	if out, ok := fastHTML(s); ok {
+		return out
+	}
+	return fullHTML(s)
+}
+
+// fullHTML is HTML's path for any input.
+func fullHTML(s string) string {
 	// The pre-pass reproduces Mastodon's transformers (which need a DOM);
 	// bluemonday then enforces the allow-list on its output and is the
 	// security boundary, so a pre-pass failure only costs fidelity.
