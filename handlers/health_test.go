@@ -50,6 +50,8 @@ func TestHealthAndMetrics(t *testing.T) {
 		`coopfed_signature_failures_total{reason="missing"} 1`,
 		`coopfed_delivery_queue_depth 0`,
 		`coopfed_delivery_queue_oldest_seconds 0`,
+		`coopfed_sqlite_checkpoints_total`,
+		`coopfed_sqlite_wal_pending_frames`,
 		`coopfed_http_requests_total{class="2xx"}`,
 		`coopfed_market_searches_total{result="ok",via="api"} 1`,
 		`coopfed_market_search_duration_seconds_count 1`,

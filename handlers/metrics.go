@@ -65,7 +65,7 @@ func NewMetrics(st *store.Store) *Metrics {
 	}
 	m.registry.MustRegister(m.inbox, m.signatureFailure, m.deliveries, m.deliveryLatency, m.remoteFetches, m.httpRequests, m.marketSearches, m.marketLatency, m.inboxCommit,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&queueCollector{store: st})
+		&queueCollector{store: st}, &checkpointCollector{store: st})
 	return m
 }
 
@@ -137,4 +137,30 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(queueAgeDesc, prometheus.GaugeValue, age)
 	ch <- prometheus.MustNewConstMetric(queueDoneDesc, prometheus.GaugeValue, float64(st.Done), "done")
 	ch <- prometheus.MustNewConstMetric(queueDoneDesc, prometheus.GaugeValue, float64(st.Failed), "failed")
+}
+
+// checkpointCollector reports the SQLite store's background WAL
+// checkpoints (nothing on PostgreSQL).
+type checkpointCollector struct{ store *store.Store }
+
+var (
+	checkpointRunsDesc    = prometheus.NewDesc("coopfed_sqlite_checkpoints_total", "Background WAL checkpoints run.", nil, nil)
+	checkpointFramesDesc  = prometheus.NewDesc("coopfed_sqlite_checkpoint_frames_total", "WAL frames (pages) copied into the database file by checkpoints.", nil, nil)
+	checkpointPendingDesc = prometheus.NewDesc("coopfed_sqlite_wal_pending_frames", "WAL frames the last checkpoint could not copy yet (readers still used them).", nil, nil)
+)
+
+func (c *checkpointCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- checkpointRunsDesc
+	ch <- checkpointFramesDesc
+	ch <- checkpointPendingDesc
+}
+
+func (c *checkpointCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.store.Postgres() {
+		return
+	}
+	st := c.store.Checkpoints()
+	ch <- prometheus.MustNewConstMetric(checkpointRunsDesc, prometheus.CounterValue, float64(st.Runs))
+	ch <- prometheus.MustNewConstMetric(checkpointFramesDesc, prometheus.CounterValue, float64(st.Frames))
+	ch <- prometheus.MustNewConstMetric(checkpointPendingDesc, prometheus.GaugeValue, float64(st.Pending))
 }

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/coopfed/coopfed"
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
 //go:embed migrations/*.sql migrations/postgres/*.sql
@@ -47,6 +46,8 @@ type Store struct {
 	onDeliveries atomic.Pointer[func()]
 	cache        cache
 	hot          map[string]*sql.Stmt // prepared write statements, by query text
+	// ckpt copies the WAL into the database file (SQLite only).
+	ckpt *checkpointer
 
 	// dir is the directory of coops seen in groups, computed at dirAt.
 	dirMu sync.Mutex
@@ -84,12 +85,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 	// SQLite; _txlock=immediate takes the write lock at BEGIN so two writers
 	// never deadlock upgrading a read lock.
 	params := "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=on"
-	write, err := sql.Open("sqlite3", dsn(path, params+"&_txlock=immediate"))
+	write, err := sql.Open(sqliteDriver, dsn(path, params+"&_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	write.SetMaxOpenConns(1)
-	read, err := sql.Open("sqlite3", dsn(path, params))
+	read, err := sql.Open(sqliteDriver, dsn(path, params))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -104,6 +105,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	// Checkpoints run on a read connection: any connection may run one,
+	// and the write connection stays free for commits.
+	s.ckpt = newCheckpointer(s.read.DB, path)
+	s.ckpt.committed() // what the migrations wrote
 	return s, nil
 }
 
@@ -119,6 +124,9 @@ func (s *Store) Postgres() bool { return s.pg }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	if s.ckpt != nil {
+		s.ckpt.close()
+	}
 	for _, st := range s.hot {
 		st.Close()
 	}
@@ -262,7 +270,19 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if tx.dirty {
 		s.cache.invalidate()
 	}
+	if s.ckpt != nil {
+		s.ckpt.committed()
+	}
 	return nil
+}
+
+// Checkpoints returns the counts of the background WAL checkpoints (zero
+// on PostgreSQL).
+func (s *Store) Checkpoints() CheckpointStats {
+	if s.ckpt == nil {
+		return CheckpointStats{}
+	}
+	return s.ckpt.Stats()
 }
 
 // querier is what both the read pool and a transaction offer, so that one
