@@ -3,7 +3,6 @@ package sanitize
 import (
 	"bytes"
 	"io"
-	"net/url"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -178,20 +177,11 @@ func fastHref(href string, has bool) (string, bool) {
 	if !has {
 		return "", false
 	}
-	href = strings.TrimSpace(href)
-	if href == "" || strings.ContainsAny(href, " \t\n\r\f") {
+	u, ok := linkURL(href)
+	if !ok {
 		return "", false
 	}
-	u, err := url.Parse(href)
-	if err != nil || u.Scheme == "" {
-		return "", false
-	}
-	for _, s := range linkSchemes {
-		if u.Scheme == s {
-			return u.String(), true
-		}
-	}
-	return "", false
+	return u.String(), true
 }
 
 // writeClass writes the class attribute as filterClasses leaves it.

@@ -192,20 +192,27 @@ func allowedHref(n *html.Node) bool {
 	if !ok {
 		return false
 	}
+	_, ok = linkURL(href)
+	return ok
+}
+
+// linkURL parses an href Mastodon keeps: absolute, with no whitespace
+// inside, and of one of linkSchemes.
+func linkURL(href string) (*url.URL, bool) {
 	href = strings.TrimSpace(href)
 	if href == "" || strings.ContainsAny(href, " \t\n\r\f") {
-		return false
+		return nil, false
 	}
 	u, err := url.Parse(href)
 	if err != nil || u.Scheme == "" {
-		return false
+		return nil, false
 	}
 	for _, s := range linkSchemes {
 		if u.Scheme == s {
-			return true
+			return u, true
 		}
 	}
-	return false
+	return nil, false
 }
 
 // filterClasses keeps only the class tokens Mastodon keeps.
