@@ -22,8 +22,8 @@ const maxFastDepth = 32
 // the full path: comments, doctypes, any other element, a tag the HTML
 // parser would close, re-nest or reopen (a misnested or unclosed tag, a
 // paragraph inside anything, a link inside a link, a self-closing tag other
-// than br), a NUL, a repeated attribute HTML keeps, and a link whose href
-// the full path would replace by its text.
+// than br), a NUL, and a link whose href the full path would replace by its
+// text.
 //
 // Why it is safe: it emits nothing the full path would not. Every case it
 // accepts is one where the parser builds exactly the tree the tokens spell
@@ -109,41 +109,30 @@ func fastHTML(s string) (string, bool) {
 }
 
 // fastAttrs are the attributes of one start tag that the full path may
-// keep; the others it drops whatever their value.
+// keep; the others it drops whatever their value (rel and target too: it
+// sets its own).
 type fastAttrs struct {
-	href, class, translate    string
-	hasHref, hasClass, hasTra bool
-	rel, target               bool
+	href, class, translate          string
+	hasHref, hasClass, hasTranslate bool
 }
 
 // writeStartTag writes the start tag of a as the full path would, or
 // reports false if only the full path can say what that is.
 func writeStartTag(b *strings.Builder, z *html.Tokenizer, a atom.Atom, hasAttr bool) bool {
+	// The tokenizer keeps the first of repeated attributes, and both
+	// paths read its output.
 	var f fastAttrs
 	for hasAttr {
 		var key, val []byte
 		key, val, hasAttr = z.TagAttr()
-		var seen *bool
 		switch string(key) {
 		case "href":
-			f.href, seen = string(val), &f.hasHref
+			f.href, f.hasHref = string(val), true
 		case "class":
-			f.class, seen = string(val), &f.hasClass
+			f.class, f.hasClass = string(val), true
 		case "translate":
-			f.translate, seen = string(val), &f.hasTra
-		case "rel":
-			seen = &f.rel
-		case "target":
-			seen = &f.target
-		default:
-			continue // dropped by bluemonday on every element
+			f.translate, f.hasTranslate = string(val), true
 		}
-		// Why: which of two equal attributes the full path keeps differs
-		// by attribute; let it decide.
-		if *seen {
-			return false
-		}
-		*seen = true
 	}
 	b.WriteByte('<')
 	b.WriteString(a.String())
@@ -209,7 +198,7 @@ func writeClass(b *strings.Builder, f fastAttrs) {
 
 // writeTranslate writes translate="no", the only value kept.
 func writeTranslate(b *strings.Builder, f fastAttrs) {
-	if f.hasTra && f.translate == "no" {
+	if f.hasTranslate && f.translate == "no" {
 		b.WriteString(` translate="no"`)
 	}
 }
