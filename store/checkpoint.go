@@ -48,10 +48,11 @@ const (
 // leaf) is copied at every checkpoint. Here a commit only signals; after a
 // wait that grows while checkpoints copy little and shrinks while they
 // copy much, one PASSIVE checkpoint copies what the commits of that wait
-// wrote, each page once. PASSIVE never blocks the writer or readers, as
-// SQLite's own never did, and durability is unchanged: a commit is durable
-// in the WAL, the checkpoint only moves it. When the last connection
-// closes, SQLite checkpoints whatever is left.
+// wrote, each page once. A PASSIVE checkpoint waits for no reader or
+// writer (SQLite's automatic one is PASSIVE too, but runs in the writer),
+// and durability is unchanged: a commit is durable in the WAL, the
+// checkpoint only moves it. When the last connection closes, SQLite
+// checkpoints whatever is left.
 type checkpointer struct {
 	db   *sql.DB
 	kick chan struct{} // cap 1: a commit happened
