@@ -32,8 +32,8 @@ var peerShapes = []struct{ name, in string }{
 }
 
 // fastCases are the inputs the differential tests run: the peer shapes,
-// every HTML test input, the hostile inputs, and edge cases near the fast
-// path's limits.
+// every HTML test input, the hostile inputs, the contents of the peer
+// fixtures in testdata, and edge cases near the fast path's limits.
 func fastCases(t testing.TB) []string {
 	ins := []string{
 		`<p><a href="https://a.example/"><a href="https://b.example/">x</a></a></p>`,
@@ -71,8 +71,12 @@ func fastCases(t testing.TB) []string {
 	for _, tc := range htmlTests {
 		ins = append(ins, tc.in)
 	}
-	// Contents captured from a running GoToSocial.
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "fixtures", "gotosocial", "*.json"))
+	// Contents the repository keeps of what peers send (GoToSocial's
+	// captured from a running server, Mastodon's, Mitra's, Pleroma's...).
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "*", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no peer fixtures under testdata: %v", err)
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
