@@ -121,16 +121,11 @@ func resend(t *testing.T, req *http.Request, url string, body []byte) *http.Requ
 	return out
 }
 
-// freeLoopbackAddr returns a 127.0.0.1 address nothing listens on.
+// freeLoopbackAddr returns a 127.0.0.1 address nothing listens on, reserved
+// until the test ends so that nothing starts listening there meanwhile.
 func freeLoopbackAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	return fedtest.ReserveAddr(t)
 }
 
 func (e *hostileEnv) update(t *testing.T, fn func(tx *store.Tx) error) {

@@ -12,12 +12,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +85,7 @@ var FastRetry = coopfed.RetryPolicy{Base: 100 * time.Millisecond, Max: time.Seco
 // Start boots an instance on 127.0.0.1 and stops it when the test ends.
 func Start(t testing.TB, opt Options) *Instance {
 	t.Helper()
-	l, err := listenLoopback(opt.Addr)
+	l, err := listenLoopback(t, opt.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,31 +287,6 @@ func fixedKeyPEM(n int) string {
 		panic(err)
 	}
 	return string(b)
-}
-
-// Ports handed to instances come from below Linux's ephemeral range
-// (32768-60999 by default). Why: a restart test listens again on the port
-// its instance had, and a port of the ephemeral range may by then be the
-// local end of some other test's outgoing connection, which makes the bind
-// fail; a port below the range is never taken that way.
-const (
-	lowPortFirst = 20000
-	lowPortCount = 12000
-)
-
-// listenLoopback listens on addr, or, when addr is empty, on a free port of
-// 127.0.0.1 below the ephemeral range (any free port if none is found).
-func listenLoopback(addr string) (net.Listener, error) {
-	if addr != "" {
-		return net.Listen("tcp", addr)
-	}
-	for range 64 {
-		port := lowPortFirst + rand.IntN(lowPortCount)
-		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
-			return l, nil
-		}
-	}
-	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // AsActor returns the instance's first coop as an Actor that signs with

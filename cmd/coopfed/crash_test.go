@@ -27,6 +27,7 @@ import (
 	"github.com/coopfed/coopfed"
 	"github.com/coopfed/coopfed/federation"
 	"github.com/coopfed/coopfed/federation/httpsign"
+	"github.com/coopfed/coopfed/fedtest"
 	"github.com/coopfed/coopfed/store"
 )
 
@@ -535,16 +536,12 @@ func (r *receiver) all() []received {
 	return out
 }
 
-// freeAddr returns a loopback address nothing listens on: a server that is
-// down until a receiver listens there.
+// freeAddr returns a loopback address nothing listens on, reserved until
+// the test ends: a server that is down until a receiver or a child process
+// listens there, and whose port no outgoing connection takes meanwhile.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return fedtest.ReserveAddr(t)
 }
 
 // poll checks cond every 20 ms until it holds, failing the test with cond's
