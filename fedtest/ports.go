@@ -6,18 +6,17 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/coopfed/coopfed/internal/loopback"
 )
 
 // Ports handed to instances come from below Linux's default ephemeral range
-// (32768-60999), and each stays reserved until its test ends. Why: a
-// restart test listens again on the port its instance had (the port is in
-// every IRI of the instance). Between the shutdown and the restart, the port
-// must not become the local end of some other test's outgoing connection
-// (possible on a machine whose ephemeral range is wider) nor another
-// instance's port. The reservation is a socket bound to the port that never
-// listens: connections to it are refused as to a stopped server, the kernel
-// never picks a bound port for an outgoing connection, and a listener may
-// still bind it beside the reservation (both set SO_REUSEADDR).
+// (32768-60999), and each stays reserved (package loopback) until its test
+// ends. Why: a restart test listens again on the port its instance had (the
+// port is in every IRI of the instance), and between the shutdown and the
+// restart the port must not become the local end of some other test's
+// outgoing connection (possible on a machine whose ephemeral range is
+// wider) nor another instance's port.
 const (
 	lowPortFirst = 20000
 	lowPortCount = 12000
@@ -74,7 +73,7 @@ func reserve(t testing.TB, port int) bool {
 	if reserved.ports[port] {
 		return false
 	}
-	release, err := reservePort(port)
+	release, err := loopback.Reserve(port)
 	if err != nil {
 		return false
 	}

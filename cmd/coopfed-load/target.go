@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/coopfed/coopfed/internal/loopback"
 )
 
 // target is the coopfed instance a scenario measures.
@@ -182,24 +184,17 @@ func processStarter(bin, dir string, cfg config, workers int, logf func(string, 
 	}
 }
 
-// freeLoopbackPort returns a TCP port free on 127.0.0.1 a moment ago.
-func freeLoopbackPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startServer runs `coopfed serve` on a fresh database and waits until it
 // prints that it serves; the token comes from its first-start message.
 func startServer(ctx context.Context, bin, dir, coop string, workers, inboxRate int, cpuProfile string) (*target, error) {
-	port, err := freeLoopbackPort()
+	// Why a reservation: the server listens only after opening its
+	// database, and meanwhile a free port could become the local end of
+	// some other connection on the machine.
+	addr, release, err := loopback.ReserveFree()
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	defer release()
 	args := []string{"serve", "--allow-private-network", "--addr", addr, "--url", "http://" + addr,
 		"--db", filepath.Join(dir, "load.db"), "--coop", coop, "--inbox-rate", strconv.Itoa(inboxRate), "--log-level", "warn",
 		// Nothing is in flight when a scenario ends, and a shutdown may

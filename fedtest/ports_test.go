@@ -8,8 +8,8 @@ import (
 )
 
 // A stopped instance's port stays reserved for its restart: connections to
-// it are refused, no outgoing connection can take it as its local end, no
-// other instance draws it, and the restarted listener binds it.
+// it are refused, no other instance of the process draws it, and the
+// restarted listener binds it.
 func TestStoppedInstancesPortStaysReserved(t *testing.T) {
 	l, err := listenLoopback(t, "")
 	if err != nil {
@@ -20,26 +20,12 @@ func TestStoppedInstancesPortStaysReserved(t *testing.T) {
 		t.Fatalf("port %d outside the low range", addr.Port)
 	}
 	l.Close()
-
 	if _, err := net.Dial("tcp", addr.String()); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial a stopped instance: %v, want connection refused", err)
-	}
-	peer, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	d := net.Dialer{LocalAddr: addr}
-	if c, err := d.Dial("tcp", peer.Addr().String()); !errors.Is(err, syscall.EADDRINUSE) {
-		if c != nil {
-			c.Close()
-		}
-		t.Fatalf("outgoing connection from the reserved port: %v, want address in use", err)
 	}
 	if reserve(t, addr.Port) {
 		t.Fatal("another instance drew the reserved port")
 	}
-
 	again, err := listenLoopback(t, addr.String())
 	if err != nil {
 		t.Fatalf("restart on the reserved port: %v", err)
