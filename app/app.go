@@ -232,6 +232,13 @@ func (a *App) shutdown(ctx context.Context) error {
 	var errs []error
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown(ctx))
+		// Why: Shutdown closes only the listeners Serve has begun to
+		// track, and Serve runs in a goroutine that may not have started
+		// yet; the port must be free when Shutdown returns, for a restart
+		// on the same address. A second Close by Serve is harmless.
+		if err := a.listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, a.Federation.Stop(ctx))
 	if a.cancel != nil {
