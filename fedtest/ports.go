@@ -46,23 +46,13 @@ func ReserveAddr(t testing.TB) string {
 	return ""
 }
 
-// listenLoopback listens on addr, or, when addr is empty, on a free port of
-// 127.0.0.1 below the ephemeral range that stays reserved until t ends (any
-// free port if none is found).
+// listenLoopback listens on addr, or, when addr is empty, on an address
+// from ReserveAddr.
 func listenLoopback(t testing.TB, addr string) (net.Listener, error) {
-	if addr != "" {
-		return net.Listen("tcp", addr)
+	if addr == "" {
+		addr = ReserveAddr(t)
 	}
-	for range 64 {
-		port := lowPortFirst + rand.IntN(lowPortCount)
-		if !reserve(t, port) {
-			continue
-		}
-		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
-			return l, nil
-		}
-	}
-	return net.Listen("tcp", "127.0.0.1:0")
+	return net.Listen("tcp", addr)
 }
 
 // reserve reserves port until t ends; false when this process already holds
